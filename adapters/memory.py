@@ -1,0 +1,90 @@
+"""The in-memory UserRepository: for development and fast tests, with PostgreSQL's semantics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+from domain.errors import UserConflict
+from domain.listing import PageQuery, UserFilter
+from domain.model import User, find_conflicts
+
+
+class InMemoryUserRepository:
+    """No method awaits anything, so on one event loop each runs to completion before another
+    starts: that is what makes check-then-write atomic here, without a lock."""
+
+    def __init__(self) -> None:
+        self._users: dict[UUID, User] = {}
+        self._owners: dict[str, dict[str, UUID]] = {"username": {}, "email": {}}
+
+    async def add(self, user: User) -> None:
+        self._insert([user], indexed=False)
+
+    async def add_many(self, users: Sequence[User]) -> None:
+        self._insert(users, indexed=True)
+
+    async def get(self, user_id: UUID) -> User | None:
+        return self._users.get(user_id)
+
+    async def list(self, query: PageQuery) -> list[User]:
+        sort = query.sort
+
+        def position(user: User) -> tuple[object, UUID]:
+            return (sort.key(user), user.id)
+
+        rows = sorted(
+            (user for user in self._users.values() if query.filter.matches(user)),
+            key=position,
+            reverse=sort.descending,
+        )
+        if query.after is not None:
+            after = (query.after.value, query.after.id)
+            rows = [
+                row for row in rows if (position(row) < after if sort.descending else position(row) > after)
+            ]
+        return rows[query.offset : query.offset + query.limit]
+
+    async def count(self, filter: UserFilter) -> int:
+        return sum(1 for user in self._users.values() if filter.matches(user))
+
+    async def update(self, user: User, *, expected_version: int) -> bool:
+        stored = self._users.get(user.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        conflicts = find_conflicts([user.profile], self._taken(but=user.id), indexed=False)
+        if conflicts:
+            raise UserConflict(conflicts)
+        self._release(stored)
+        self._claim(user)
+        return True
+
+    async def remove(self, user_id: UUID, *, expected_version: int | None = None) -> bool:
+        stored = self._users.get(user_id)
+        if stored is None or expected_version not in (None, stored.version):
+            return False
+        self._release(stored)
+        return True
+
+    async def ping(self) -> None:
+        return None
+
+    def _insert(self, users: Sequence[User], *, indexed: bool) -> None:
+        conflicts = find_conflicts([user.profile for user in users], self._taken(), indexed=indexed)
+        if conflicts:
+            raise UserConflict(conflicts)
+        for user in users:
+            self._claim(user)
+
+    def _taken(self, but: UUID | None = None) -> Callable[[str, str], bool]:
+        return lambda field, key: self._owners[field].get(key, but) != but
+
+    def _claim(self, user: User) -> None:
+        self._users[user.id] = user
+        self._owners["username"][user.profile.username_key] = user.id
+        self._owners["email"][user.profile.email_key] = user.id
+
+    def _release(self, user: User) -> None:
+        del self._users[user.id]
+        del self._owners["username"][user.profile.username_key]
+        del self._owners["email"][user.profile.email_key]

@@ -1,0 +1,1 @@
+"""The users domain: plain Python, standard library only."""

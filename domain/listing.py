@@ -1,0 +1,134 @@
+"""How users are listed: sorts, filters, keyset positions, and the opaque cursor that carries them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from domain.errors import FieldError, InvalidCursor, InvalidInput
+from domain.model import PROFILE_FIELDS, User, canonical, unprintable
+
+FILTER_MAX = 254  # the longest email
+
+
+class Sort(StrEnum):
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+    USERNAME = "username"
+    USERNAME_DESC = "-username"
+    EMAIL = "email"
+    EMAIL_DESC = "-email"
+
+    @property
+    def field(self) -> str:
+        return self.value.removeprefix("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+    def key(self, user: User) -> SortValue:
+        """The value users are ordered by; names and emails sort by their canonical key."""
+        if self.field == "created_at":
+            return user.created_at
+        return user.profile.username_key if self.field == "username" else user.profile.email_key
+
+
+SortValue = datetime | str
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    """Exact email or username, and `text` as a substring of any profile field; all by canonical key."""
+
+    email_key: str | None = None
+    username_key: str | None = None
+    text: str | None = None
+
+    @classmethod
+    def parse(cls, email: str | None = None, username: str | None = None, q: str | None = None) -> UserFilter:
+        raw = {"email": email, "username": username, "q": q}
+        errors = [
+            FieldError(name, "must not contain control characters")
+            for name, value in raw.items()
+            if value and unprintable(value)
+        ]
+        if errors:
+            raise InvalidInput(errors)
+
+        def key(value: str | None) -> str | None:
+            return None if value is None else canonical(value)
+
+        return cls(key(email and email.strip()), key(username and username.strip()), key(q))
+
+    def matches(self, user: User) -> bool:
+        profile = user.profile
+        if self.email_key is not None and profile.email_key != self.email_key:
+            return False
+        if self.username_key is not None and profile.username_key != self.username_key:
+            return False
+        return self.text is None or self.text in search_text(user)
+
+
+def search_text(user: User) -> str:
+    """The text `q` searches: every profile field's canonical key, one per line (no field holds a newline)."""
+    values = (getattr(user.profile, field) for field in PROFILE_FIELDS)
+    return "\n".join(canonical(value) for value in values if value)
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """The position of a row in a sort: its sort value, then its id as the tie-breaker."""
+
+    value: SortValue
+    id: UUID
+
+    @classmethod
+    def of(cls, user: User, sort: Sort) -> Keyset:
+        return cls(sort.key(user), user.id)
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    sort: Sort
+    filter: UserFilter
+    limit: int
+    after: Keyset | None = None
+    offset: int = 0
+
+
+def encode_cursor(keyset: Keyset, sort: Sort, filter: UserFilter) -> str:
+    value = keyset.value.isoformat() if isinstance(keyset.value, datetime) else keyset.value
+    payload = [_fingerprint(sort, filter), value, keyset.id.hex]
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sort, filter: UserFilter) -> Keyset:
+    """Raises InvalidCursor unless the cursor is well formed and was made for this sort and filter."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        fingerprint, value, id_hex = json.loads(raw)
+        if fingerprint != _fingerprint(sort, filter):
+            raise InvalidCursor("the cursor belongs to another sort or other filters")
+        if not isinstance(value, str) or not isinstance(id_hex, str):
+            raise InvalidCursor("the cursor is malformed")
+        key: SortValue = value
+        if sort.field == "created_at":
+            key = datetime.fromisoformat(value)
+            if key.tzinfo is None:
+                raise InvalidCursor("the cursor is malformed")
+        return Keyset(key, UUID(hex=id_hex))
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
+        raise InvalidCursor("the cursor is malformed") from error
+
+
+def _fingerprint(sort: Sort, filter: UserFilter) -> str:
+    scope = json.dumps([sort.value, filter.email_key, filter.username_key, filter.text])
+    return hashlib.sha256(scope.encode()).hexdigest()[:16]

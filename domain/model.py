@@ -1,0 +1,149 @@
+"""The user and its rules. Values are checked once, here, whoever calls (HTTP, CLI, import)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from uuid import UUID
+
+from domain.errors import Conflict, FieldError, InvalidInput
+
+# The rules, as constants that the HTTP schema also publishes (they are checked here, once).
+USERNAME_MIN, USERNAME_MAX = 3, 32
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,30}[A-Za-z0-9]$"
+EMAIL_MAX = 254
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
+NAME_MAX = 100
+PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
+
+Draft = Mapping[str, str | None]
+"""Profile fields as a client sent them, before any rule is checked."""
+
+_USERNAME = re.compile(USERNAME_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def canonical(value: str) -> str:
+    """The one comparison key: NFKC, case-folded, NFKC again (case-folding can denormalize).
+
+    Every adapter compares these keys and never lower-cases on its own, because Python's and
+    PostgreSQL's notions of lower case differ on some characters.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+
+
+def unprintable(value: str) -> bool:
+    """True for control characters (NUL included) and lone surrogates, which no field may hold."""
+    return any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a client chooses about a user, valid by construction through `Profile.parse`."""
+
+    username: str
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        username: str | None,
+        email: str | None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        *,
+        index: int | None = None,
+    ) -> Profile:
+        """Checks and normalizes every field; raises InvalidInput naming all that are wrong."""
+        errors: list[FieldError] = []
+
+        def fail(field: str, message: str) -> None:
+            errors.append(FieldError(field, message, index))
+
+        if username is None:
+            fail("username", "must not be null")
+        elif unprintable(username):
+            fail("username", "must not contain control characters")
+        elif not _USERNAME.fullmatch(username):
+            fail("username", _USERNAME_RULE)
+        if email is not None:
+            email = email.strip()
+        if email is None:
+            fail("email", "must not be null")
+        elif unprintable(email):
+            fail("email", "must not contain control characters")
+        elif len(email) > EMAIL_MAX:
+            fail("email", f"must be at most {EMAIL_MAX} characters")
+        elif not _EMAIL.fullmatch(email):
+            fail("email", "must be one local part, one @ and a domain with a dot, without spaces")
+        first_name = _name("first_name", first_name, fail)
+        last_name = _name("last_name", last_name, fail)
+        if errors:
+            raise InvalidInput(errors)
+        assert username is not None  # every None was an error above
+        assert email is not None
+        return cls(username, email, first_name, last_name)
+
+    @classmethod
+    def from_fields(cls, fields: Draft, *, index: int | None = None) -> Profile:
+        return cls.parse(*(fields.get(name) for name in PROFILE_FIELDS), index=index)
+
+    def fields(self) -> dict[str, str | None]:
+        return {name: getattr(self, name) for name in PROFILE_FIELDS}
+
+    @property
+    def username_key(self) -> str:
+        return canonical(self.username)
+
+    @property
+    def email_key(self) -> str:
+        return canonical(self.email)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UUID
+    profile: Profile
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    def changed(self, profile: Profile, now: datetime) -> User:
+        return replace(self, profile=profile, updated_at=now, version=self.version + 1)
+
+
+_USERNAME_RULE = (
+    f"must be {USERNAME_MIN} to {USERNAME_MAX} of A-Z a-z 0-9 . _ -, "
+    "starting and ending with a letter or digit"
+)
+
+
+def _name(field: str, value: str | None, fail: Callable[[str, str], None]) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if unprintable(value):
+        fail(field, "must not contain control characters")
+    elif len(value) > NAME_MAX:
+        fail(field, f"must be at most {NAME_MAX} characters")
+    return value or None
+
+
+def find_conflicts(
+    profiles: Sequence[Profile], taken: Callable[[str, str], bool], *, indexed: bool
+) -> list[Conflict]:
+    """The one rule of uniqueness: a key is taken by a stored user (`taken(field, key)`) or by an
+    earlier profile in the same batch. Adapters call this so that they all name the same conflicts."""
+    seen: dict[str, set[str]] = {"username": set(), "email": set()}
+    found = []
+    for index, profile in enumerate(profiles):
+        for field, key in (("username", profile.username_key), ("email", profile.email_key)):
+            if key in seen[field] or taken(field, key):
+                found.append(Conflict(field, index if indexed else None))
+            seen[field].add(key)
+    return found

@@ -1,0 +1,53 @@
+"""Where new ids and the time come from outside tests."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from uuid import UUID
+
+_VERSION_7 = 0x7 << 76
+_VARIANT_RFC = 0b10 << 62
+_RAND_B = (1 << 62) - 1
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Uuid7Ids:
+    """UUIDv7 (RFC 9562, 5.7): 48 bits of Unix milliseconds, then 74 random bits.
+
+    Ids from one source only ever increase (RFC 9562, 6.2, method 2: a random increment within the
+    same millisecond), so users created in one batch keep their order when sorted by time then id.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def __call__(self) -> UUID:
+        with self._lock:
+            millis = time.time_ns() // 1_000_000
+            random = int.from_bytes(os.urandom(10), "big")
+            value = _compose(millis, random >> 68, random & _RAND_B)
+            if value <= self._last:
+                value = self._successor(random)
+            self._last = value
+            return UUID(int=value)
+
+    def _successor(self, random: int) -> int:
+        millis, rand_a, rand_b = self._last >> 80, (self._last >> 64) & 0xFFF, self._last & _RAND_B
+        rand_b += 1 + (random & 0xFFFFFFFF)
+        if rand_b > _RAND_B:
+            rand_b &= _RAND_B
+            rand_a += 1
+            if rand_a > 0xFFF:
+                rand_a, millis = 0, millis + 1
+        return _compose(millis, rand_a, rand_b)
+
+
+def _compose(millis: int, rand_a: int, rand_b: int) -> int:
+    return (millis & ((1 << 48) - 1)) << 80 | _VERSION_7 | rand_a << 64 | _VARIANT_RFC | rand_b

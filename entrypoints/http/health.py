@@ -1,0 +1,35 @@
+"""Liveness and readiness, outside /api/v1."""
+
+import asyncio
+from typing import Annotated
+
+from dependency_injector.wiring import Provide, inject
+from fastapi import APIRouter, Depends
+
+from domain.errors import StorageUnavailable
+from domain.ports import UserRepository
+from entrypoints.http.openapi import problems
+from entrypoints.http.schemas import Health
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get("/live")
+async def live() -> Health:
+    """200 while the process runs; touches nothing."""
+    return Health(status="ok")
+
+
+@router.get("/ready", responses=problems(503))
+@inject
+async def ready(
+    repository: Annotated[UserRepository, Depends(Provide["repository"])],
+    ready_timeout: Annotated[float, Depends(Provide["ready_timeout"])],
+) -> Health:
+    """200 when storage answers within the timeout, else 503 with Retry-After."""
+    try:
+        async with asyncio.timeout(ready_timeout):
+            await repository.ping()
+    except TimeoutError as error:
+        raise StorageUnavailable("storage did not answer in time") from error
+    return Health(status="ok")

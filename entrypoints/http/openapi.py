@@ -1,0 +1,66 @@
+"""What the OpenAPI schema declares beyond what FastAPI infers: problem responses and headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from entrypoints.http.problems import MEDIA_TYPE
+from entrypoints.http.schemas import Problem
+
+_DESCRIPTIONS = {
+    400: "Bad cursor, or a cursor with an offset",
+    404: "No such user",
+    409: "Username or email taken",
+    412: "If-Match does not match the current version",
+    413: "Body over 1 MiB",
+    415: "Content-Type not accepted",
+    422: "Invalid input",
+    500: "Internal error",
+    503: "Storage unavailable; see Retry-After",
+}
+_REF = "#/components/schemas/{model}"
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Declares these statuses as application/problem+json responses of an operation."""
+    content = {MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
+    return {status: {"description": _DESCRIPTIONS[status], "content": content} for status in statuses}
+
+
+def header(description: str, **schema: Any) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string", **schema}}
+
+
+REQUEST_ID = header(
+    "The client's own request id when sane, else a new one", pattern=r"^[A-Za-z0-9._-]{1,64}$"
+)
+
+
+def openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        problem = Problem.model_json_schema(ref_template=_REF)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(problem.pop("$defs", {}), Problem=problem)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                _declare_headers(operation)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _declare_headers(operation: dict[str, Any]) -> None:
+    parameters = operation.setdefault("parameters", [])
+    parameters.append(
+        {"name": "X-Request-ID", "in": "header", "required": False, "schema": REQUEST_ID["schema"]}
+    )
+    for status, response in operation["responses"].items():
+        headers = response.setdefault("headers", {})
+        headers["X-Request-ID"] = REQUEST_ID
+        if status == "503":
+            headers["Retry-After"] = header("Seconds to wait before retrying", pattern=r"^[0-9]+$")

@@ -1,0 +1,140 @@
+"""Every error the API answers, as application/problem+json (RFC 9457), mapped in ONE table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from domain.errors import (
+    CursorWithOffset,
+    DomainError,
+    InvalidCursor,
+    InvalidInput,
+    StorageUnavailable,
+    UserConflict,
+    UserNotFound,
+    VersionMismatch,
+)
+
+MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_SECONDS = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    status: int
+    code: str
+    title: str
+    detail: str
+
+
+VALIDATION_FAILED = Kind(422, "validation_failed", "Invalid request", "Some fields are invalid; see errors.")
+INTERNAL_ERROR = Kind(500, "internal_error", "Internal error", "The request failed; the log has the detail.")
+STORAGE_UNAVAILABLE = Kind(
+    503, "storage_unavailable", "Storage unavailable", "The store did not answer; retry after a moment."
+)
+
+# The one table: domain errors first, then what HTTP itself can answer.
+DOMAIN_KINDS: dict[type[DomainError], Kind] = {
+    InvalidInput: VALIDATION_FAILED,
+    UserNotFound: Kind(404, "user_not_found", "User not found", "No user has this id."),
+    UserConflict: Kind(
+        409, "user_conflict", "User already exists", "A user with this {fields} already exists."
+    ),
+    VersionMismatch: Kind(
+        412, "version_mismatch", "Version mismatch", "The user has changed since the version in If-Match."
+    ),
+    InvalidCursor: Kind(400, "invalid_cursor", "Invalid cursor", "{reason}; start again without a cursor."),
+    CursorWithOffset: Kind(
+        400, "invalid_cursor", "Invalid cursor", "A cursor cannot be combined with an offset; use one."
+    ),
+    StorageUnavailable: STORAGE_UNAVAILABLE,
+}
+HTTP_KINDS: dict[int, Kind] = {
+    400: Kind(400, "bad_request", "Bad request", "The request could not be read."),
+    404: Kind(404, "not_found", "Not found", "Nothing is at this path."),
+    405: Kind(405, "method_not_allowed", "Method not allowed", "See the Allow header for the methods."),
+    413: Kind(413, "payload_too_large", "Payload too large", "The body exceeds 1 MiB (1,048,576 bytes)."),
+    415: Kind(415, "unsupported_media_type", "Unsupported media type", "Send the body as {expected}."),
+}
+
+# Pydantic's messages are kept, except those that quote part of the input back.
+_QUOTING_TYPES = {"uuid_parsing": "Input should be a valid UUID", "json_invalid": "Body is not valid JSON"}
+
+
+def problem(kind: Kind, *, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = {
+        "type": "/problems/" + kind.code.replace("_", "-"),
+        "title": kind.title,
+        "status": kind.status,
+        "detail": kind.detail.format(**extra),
+        "code": kind.code,
+    }
+    body.update((key, value) for key, value in extra.items() if key in ("errors", "conflicts"))
+    if kind.status == 503:
+        headers = {**(headers or {}), "Retry-After": RETRY_AFTER_SECONDS}
+    return JSONResponse(body, status_code=kind.status, headers=headers, media_type=MEDIA_TYPE)
+
+
+async def domain_error(request: Request, error: Exception) -> JSONResponse:
+    kind = next(kind for cls, kind in DOMAIN_KINDS.items() if isinstance(error, cls))
+    if isinstance(error, InvalidInput):
+        errors = [_field_error(e.field, e.message, e.index) for e in error.errors]
+        return problem(kind, errors=errors)
+    if isinstance(error, UserConflict):
+        fields = " and ".join(dict.fromkeys(c.field for c in error.conflicts))
+        conflicts = [_drop_none({"field": c.field, "index": c.index}) for c in error.conflicts]
+        return problem(kind, fields=fields, conflicts=conflicts)
+    return problem(kind, reason=str(error))
+
+
+async def validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = []
+    for detail in error.errors():
+        location = list(detail["loc"])
+        if location and location[0] in ("body", "query", "path", "header"):
+            source = location.pop(0)
+            if detail["type"] == "json_invalid":
+                location = []  # its location is a character offset, not a field
+        else:
+            source = "body"
+        index = location.pop(0) if location and isinstance(location[0], int) else None
+        field = ".".join(str(part) for part in location) or source
+        errors.append(_field_error(field, _QUOTING_TYPES.get(detail["type"], detail["msg"]), index))
+    return problem(VALIDATION_FAILED, errors=errors)
+
+
+async def http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    kind = HTTP_KINDS.get(error.status_code) or Kind(
+        error.status_code, "http_error", "HTTP error", "The request cannot be answered."
+    )
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem(kind, headers=headers, expected=error.detail)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette names the methods of the first route that matched the path only; list them all.
+    methods: set[str] = set()
+    for route in request.app.state.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def _field_error(field: str, message: str, index: int | None) -> dict[str, Any]:
+    return _drop_none({"field": field, "message": message, "index": index})
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}

@@ -1,0 +1,118 @@
+"""The shapes of requests and responses. Pydantic checks shape (types, no unknown fields); the
+domain checks the rules, whose constants are published here so the OpenAPI schema tells them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
+
+from domain.model import (
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    NAME_MAX,
+    USERNAME_MAX,
+    USERNAME_MIN,
+    USERNAME_PATTERN,
+    User,
+)
+
+
+def _rule(**schema: Any) -> Any:
+    return Field(json_schema_extra=schema)
+
+
+Username = Annotated[str, _rule(minLength=USERNAME_MIN, maxLength=USERNAME_MAX, pattern=USERNAME_PATTERN)]
+Email = Annotated[str, _rule(maxLength=EMAIL_MAX, pattern=EMAIL_PATTERN, examples=["ada@example.com"])]
+Name = Annotated[str | None, _rule(maxLength=NAME_MAX, description="trimmed; empty means null")]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    email: Email
+    first_name: Name = None
+    last_name: Name = None
+
+
+class UserPatch(BaseModel):
+    """JSON Merge Patch (RFC 7396): absent keys stay, null clears a name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # null reaches the domain, which answers that username and email cannot be cleared.
+    username: Username | SkipJsonSchema[None] = None
+    email: Email | SkipJsonSchema[None] = None
+    first_name: Name = None
+    last_name: Name = None
+
+
+class UserOut(BaseModel):
+    id: UUID
+    username: str
+    email: str
+    first_name: str | None
+    last_name: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: int
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        profile = user.profile
+        return cls.model_construct(
+            id=user.id,
+            username=profile.username,
+            email=profile.email,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+            version=user.version,
+        )
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+    total: int | SkipJsonSchema[None] = Field(default=None, description="only with include_total=true")
+
+
+class Health(BaseModel):
+    status: str
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+    index: int | None = Field(default=None, description="the item of a bulk request")
+
+
+class ConflictProblem(BaseModel):
+    field: str
+    index: int | None = Field(default=None, description="the item of a bulk request")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable machine-readable `code`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblem] | None = Field(default=None, description="with 422")
+    conflicts: list[ConflictProblem] | None = Field(default=None, description="with 409")

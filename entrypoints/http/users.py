@@ -1,0 +1,147 @@
+"""The /api/v1/users routes: parse, call one use case, shape the answer."""
+
+from typing import Annotated
+from uuid import UUID
+
+from dependency_injector.wiring import Provide, inject
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+
+from domain.listing import FILTER_MAX, Sort, UserFilter
+from domain.model import User
+from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
+from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
+from entrypoints.http.openapi import header, problems
+from entrypoints.http.schemas import UserCreate, UserList, UserOut, UserPage, UserPatch
+
+PREFIX = "/api/v1/users"
+BULK_MAX = 1000
+LIMIT_MAX, LIMIT_DEFAULT = 200, 50
+OFFSET_MAX = 10_000_000
+CURSOR_MAX = 2048
+
+router = APIRouter(prefix=PREFIX, tags=["users"], responses=problems(422, 500, 503))
+
+JSON = Depends(require_media_type("application/json"))
+MERGE_PATCH = Depends(require_media_type("application/merge-patch+json", "application/json"))
+ETAG = {"ETag": header("The user's version, for If-Match and If-None-Match")}
+IfMatch = Annotated[str | None, Header(description="An ETag; when stale, 412 and nothing changes")]
+Filter = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX)]
+
+
+def _with_headers(response: Response, user: User) -> UserOut:
+    response.headers["ETag"] = etag(user)
+    return UserOut.of(user)
+
+
+@router.post(
+    "",
+    status_code=201,
+    dependencies=[JSON],
+    responses={
+        201: {"headers": {**ETAG, "Location": header("The new user's URL")}},
+        **problems(409, 413, 415),
+    },
+)
+@inject
+async def register_user(
+    body: UserCreate, response: Response, register: Annotated[RegisterUser, Depends(Provide["register_user"])]
+) -> UserOut:
+    user = await register(body.model_dump())
+    response.headers["Location"] = f"{PREFIX}/{user.id}"
+    return _with_headers(response, user)
+
+
+@router.post("/bulk", status_code=201, dependencies=[JSON], responses=problems(409, 413, 415))
+@inject
+async def register_users(
+    body: Annotated[list[UserCreate], Body(min_length=1, max_length=BULK_MAX)],
+    register: Annotated[RegisterUsers, Depends(Provide["register_users"])],
+) -> UserList:
+    """All or nothing: when any item fails, nothing is written and every failing item is named."""
+    users = await register([item.model_dump() for item in body])
+    return UserList(items=[UserOut.of(user) for user in users])
+
+
+@router.get(
+    "/{user_id}",
+    responses={
+        200: {"headers": ETAG},
+        304: {"description": "Not modified", "headers": ETAG},
+        **problems(404),
+    },
+)
+@inject
+async def get_user(
+    user_id: UUID,
+    response: Response,
+    get: Annotated[GetUser, Depends(Provide["get_user"])],
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> UserOut:
+    user = await get(user_id)
+    if not_modified(if_none_match, user):
+        return Response(status_code=304, headers={"ETag": etag(user)})  # type: ignore[return-value]
+    return _with_headers(response, user)
+
+
+@router.get(
+    "",
+    response_model_exclude_unset=True,
+    responses={200: {"headers": {"Link": header('The next page, rel="next"')}}, **problems(400)},
+)
+@inject
+async def list_users(
+    request: Request,
+    response: Response,
+    list_users: Annotated[ListUsers, Depends(Provide["list_users"])],
+    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=CURSOR_MAX)] = None,
+    offset: Annotated[int | None, Query(ge=0, le=OFFSET_MAX)] = None,
+    sort: Sort = Sort.CREATED_AT,
+    email: Filter = None,
+    username: Filter = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=FILTER_MAX, description="substring, any case")
+    ] = None,
+    include_total: bool = False,
+) -> UserPage:
+    found = UserFilter.parse(email=email, username=username, q=q)
+    page = await list_users(
+        limit=limit, sort=sort, filter=found, cursor=cursor, offset=offset, include_total=include_total
+    )
+    if page.next_cursor is not None:
+        response.headers["Link"] = next_link(request, page.next_cursor)
+    items = [UserOut.of(user) for user in page.items]
+    if page.total is None:
+        return UserPage(items=items, next_cursor=page.next_cursor)
+    return UserPage(items=items, next_cursor=page.next_cursor, total=page.total)
+
+
+@router.patch(
+    "/{user_id}",
+    dependencies=[MERGE_PATCH],
+    responses={200: {"headers": ETAG}, **problems(404, 409, 412, 413, 415)},
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserPatch"}}}
+        }
+    },
+)
+@inject
+async def change_user(
+    user_id: UUID,
+    body: Annotated[UserPatch, Body(media_type="application/merge-patch+json")],
+    response: Response,
+    change: Annotated[ChangeUser, Depends(Provide["change_user"])],
+    if_match: IfMatch = None,
+) -> UserOut:
+    user = await change(user_id, body.model_dump(exclude_unset=True), expected_versions(if_match))
+    return _with_headers(response, user)
+
+
+@router.delete("/{user_id}", status_code=204, responses=problems(404, 412))
+@inject
+async def remove_user(
+    user_id: UUID, remove: Annotated[RemoveUser, Depends(Provide["remove_user"])], if_match: IfMatch = None
+) -> Response:
+    await remove(user_id, expected_versions(if_match))
+    return Response(status_code=204)
