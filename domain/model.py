@@ -71,13 +71,11 @@ class Profile:
             fail("username", "must not contain control characters")
         elif not _USERNAME.fullmatch(username):
             fail("username", _USERNAME_RULE)
-        if email is not None:
-            email = email.strip()
         if email is None:
             fail("email", "must not be null")
         elif unprintable(email):
             fail("email", "must not contain control characters")
-        elif len(email) > EMAIL_MAX:
+        elif len(email := email.strip()) > EMAIL_MAX:
             fail("email", f"must be at most {EMAIL_MAX} characters")
         elif not _EMAIL.fullmatch(email):
             fail("email", "must be one local part, one @ and a domain with a dot, without spaces")
@@ -126,10 +124,9 @@ _USERNAME_RULE = (
 def _name(field: str, value: str | None, fail: Callable[[str, str], None]) -> str | None:
     if value is None:
         return None
-    value = value.strip()
     if unprintable(value):
         fail(field, "must not contain control characters")
-    elif len(value) > NAME_MAX:
+    elif len(value := value.strip()) > NAME_MAX:
         fail(field, f"must be at most {NAME_MAX} characters")
     return value or None
 

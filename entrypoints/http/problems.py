@@ -113,6 +113,9 @@ async def validation_error(request: Request, error: Exception) -> JSONResponse:
 
 async def http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
+    if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
+        # FastAPI's answer to a body that is not UTF-8, which RFC 8259 requires of JSON
+        return problem(VALIDATION_FAILED, errors=[_field_error("body", _QUOTING_TYPES["json_invalid"], None)])
     kind = HTTP_KINDS.get(error.status_code) or Kind(
         error.status_code, "http_error", "HTTP error", "The request cannot be answered."
     )

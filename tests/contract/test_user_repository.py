@@ -1,0 +1,199 @@
+"""The contract of the UserRepository port: every adapter gives these answers."""
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from domain.errors import Conflict, UserConflict
+from domain.listing import Keyset, PageQuery, Sort, UserFilter
+from domain.ports import UserRepository
+from domain.sources import Uuid7Ids
+from tests.contract.conftest import T0, a_user
+
+EVERYONE = UserFilter()
+
+
+async def names(repository: UserRepository, **query: object) -> list[str]:
+    options: dict[str, object] = {"sort": Sort.CREATED_AT, "filter": EVERYONE, "limit": 100, **query}
+    return [user.profile.username for user in await repository.list(PageQuery(**options))]  # type: ignore[arg-type]
+
+
+async def test_a_stored_user_reads_back_equal_to_the_microsecond(repository: UserRepository) -> None:
+    user = a_user("ada", "Ädä@Example.com", first_name="Ada", last_name=None)
+    await repository.add(user)
+
+    assert await repository.get(user.id) == user
+    assert (await repository.get(user.id)).created_at == T0  # type: ignore[union-attr]
+
+
+async def test_get_of_an_unknown_id_is_none(repository: UserRepository) -> None:
+    assert await repository.get(Uuid7Ids()()) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "fields"),
+    [
+        (("ada", "ada@example.com"), ("ADA", "other@example.com"), ["username"]),
+        (("ada", "ada@example.com"), ("bob", "ADA@EXAMPLE.COM"), ["email"]),
+        (("ada", "ada@example.com"), ("Ada", "Ada@example.com"), ["username", "email"]),
+        # Python and PostgreSQL lower-case these differently; only the domain's key decides.
+        (("ada", "STRASSE@example.com"), ("bob", "straße@example.com"), ["email"]),
+        (("ada", "ẞig@example.com"), ("bob", "ssig@example.com"), ["email"]),
+        (("ada", "İstanbul@example.com"), ("bob", "i̇stanbul@example.com"), ["email"]),
+    ],
+)
+async def test_add_rejects_a_taken_key_naming_each_field(
+    repository: UserRepository, first: tuple[str, str], second: tuple[str, str], fields: list[str]
+) -> None:
+    await repository.add(a_user(*first))
+    with pytest.raises(UserConflict) as raised:
+        await repository.add(a_user(*second))
+    assert [conflict.field for conflict in raised.value.conflicts] == fields
+    assert await repository.count(EVERYONE) == 1
+
+
+async def test_add_many_is_all_or_nothing_and_names_every_conflict_by_index(
+    repository: UserRepository,
+) -> None:
+    await repository.add(a_user("ada"))
+    batch = [
+        a_user("bob"),
+        a_user("Ada", "new@example.com"),
+        a_user("carol", "BOB@example.com"),
+        a_user("dave"),
+    ]
+
+    with pytest.raises(UserConflict) as raised:
+        await repository.add_many(batch)
+
+    assert raised.value.conflicts == (Conflict("username", 1), Conflict("email", 2))
+    assert await names(repository) == ["ada"]
+    await repository.add_many([batch[0], batch[3]])
+    assert await names(repository) == ["ada", "bob", "dave"]
+
+
+async def test_concurrent_adds_of_one_email_store_exactly_one(repository: UserRepository) -> None:
+    attempts = [a_user(f"user{i}", "SAME@example.com" if i % 2 else "same@EXAMPLE.com") for i in range(20)]
+    results = await asyncio.gather(*(repository.add(user) for user in attempts), return_exceptions=True)
+
+    assert sum(result is None for result in results) == 1
+    assert all(isinstance(result, UserConflict) for result in results if result is not None)
+    assert await repository.count(EVERYONE) == 1
+
+
+@pytest.mark.parametrize("sort", list(Sort))
+async def test_keyset_pages_follow_the_sort_with_the_id_breaking_ties(
+    repository: UserRepository, sort: Sort
+) -> None:
+    users = [
+        a_user(name, seconds=index // 2)
+        for index, name in enumerate(["eve", "Bob", "alice", "Dave", "carol"])
+    ]
+    await repository.add_many(users)
+    expected = sorted(users, key=lambda user: (sort.key(user), user.id), reverse=sort.descending)
+
+    first = await repository.list(PageQuery(sort, EVERYONE, limit=2))
+    rest = await repository.list(PageQuery(sort, EVERYONE, limit=10, after=Keyset.of(first[-1], sort)))
+    by_offset = await repository.list(PageQuery(sort, EVERYONE, limit=2, offset=3))
+
+    assert first + rest == expected
+    assert by_offset == expected[3:5]
+
+
+async def test_a_keyset_page_is_stable_while_rows_are_inserted_before_and_after_it(
+    repository: UserRepository,
+) -> None:
+    await repository.add_many([a_user(f"user{i:02}", seconds=i) for i in range(10)])
+    first = await repository.list(PageQuery(Sort.CREATED_AT, EVERYONE, limit=5))
+    await repository.add_many([a_user("early", seconds=-1), a_user("late", seconds=99)])
+
+    rest = await repository.list(
+        PageQuery(Sort.CREATED_AT, EVERYONE, limit=10, after=Keyset.of(first[-1], Sort.CREATED_AT))
+    )
+
+    assert [user.profile.username for user in rest] == [f"user{i:02}" for i in range(5, 10)] + ["late"]
+
+
+async def test_filters_and_search_use_the_canonical_keys(repository: UserRepository) -> None:
+    await repository.add_many(
+        [
+            a_user("ada", "Ada@Example.com", first_name="Ada", last_name="Lovelace"),
+            a_user("grace", "grace@navy.mil", first_name="Grace", last_name="Hopper", seconds=1),
+            a_user("pct", "p@example.com", last_name="100%_off\\", seconds=2),
+            a_user("plain", "q@example.com", last_name="1000 offers", seconds=3),
+        ]
+    )
+
+    async def matching(**filters: str) -> list[str]:
+        return await names(repository, filter=UserFilter.parse(**filters))
+
+    assert await matching(email="ADA@example.COM") == ["ada"]
+    assert await matching(username="GRACE") == ["grace"]
+    assert await matching(q="LOVE") == ["ada"]
+    assert await matching(q="HOP") == ["grace"]
+    assert await matching(q="navy.") == ["grace"]
+    assert await matching(q="%") == ["pct"]
+    assert await matching(q="0%_") == ["pct"]
+    assert await matching(q="_") == ["pct"]
+    assert await matching(q="\\") == ["pct"]
+    assert await matching(q="example", username="ada") == ["ada"]
+    assert await repository.count(UserFilter.parse(q="example")) == 3
+
+
+async def test_update_replaces_only_at_the_expected_version(repository: UserRepository) -> None:
+    user = a_user("ada")
+    await repository.add(user)
+    changed = replace(user, profile=replace(user.profile, first_name="Ada"), version=2)
+
+    assert await repository.update(changed, expected_version=2) is False
+    assert await repository.get(user.id) == user
+    assert await repository.update(changed, expected_version=1) is True
+    assert await repository.get(user.id) == changed
+    assert await repository.update(replace(changed, version=3), expected_version=1) is False
+
+
+async def test_update_of_a_removed_user_is_false(repository: UserRepository) -> None:
+    user = a_user("ada")
+    await repository.add(user)
+    await repository.remove(user.id)
+    assert await repository.update(replace(user, version=2), expected_version=1) is False
+
+
+async def test_update_to_a_taken_key_conflicts_and_frees_nothing(repository: UserRepository) -> None:
+    ada, bob = a_user("ada"), a_user("bob")
+    await repository.add_many([ada, bob])
+    renamed = replace(bob, profile=replace(bob.profile, username="ADA"), version=2)
+
+    with pytest.raises(UserConflict) as raised:
+        await repository.update(renamed, expected_version=1)
+
+    assert [c.field for c in raised.value.conflicts] == ["username"]
+    assert await repository.get(bob.id) == bob
+    with pytest.raises(UserConflict):
+        await repository.add(a_user("Bob", "b2@example.com"))
+
+
+async def test_update_frees_the_old_keys_for_others(repository: UserRepository) -> None:
+    ada = a_user("ada")
+    await repository.add(ada)
+    await repository.update(
+        replace(ada, profile=replace(ada.profile, username="augusta"), version=2), expected_version=1
+    )
+    await repository.add(a_user("ADA", "other@example.com"))
+    assert await names(repository, sort=Sort.USERNAME) == ["ADA", "augusta"]
+
+
+async def test_remove_honours_the_expected_version_and_frees_the_keys(repository: UserRepository) -> None:
+    ada = a_user("ada")
+    await repository.add(ada)
+
+    assert await repository.remove(ada.id, expected_version=2) is False
+    assert await repository.get(ada.id) == ada
+    assert await repository.remove(ada.id, expected_version=1) is True
+    assert await repository.remove(ada.id) is False
+    await repository.add(a_user("ADA", "ADA@example.com"))
+
+
+async def test_ping_answers_when_the_store_is_up(repository: UserRepository) -> None:
+    assert await repository.ping() is None

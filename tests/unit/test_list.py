@@ -1,0 +1,165 @@
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import CursorWithOffset, InvalidCursor
+from domain.listing import Keyset, Sort, UserFilter, encode_cursor
+from domain.model import Profile, User
+from domain.use_cases import ListUsers, RegisterUser
+from tests.clock import ManualClock
+
+NAMES = ["mallory", "Bob", "alice", "Eve", "dave", "carol", "Trent", "peggy", "victor", "Oscar", "walter"]
+
+
+@pytest.fixture
+async def people(register: RegisterUser, clock: ManualClock) -> list[User]:
+    created = []
+    for index, name in enumerate(NAMES):
+        clock.advance(seconds=1 if index % 3 else 0)  # some share a creation time: the id breaks the tie
+        created.append(await register({"username": name, "email": f"{name.upper()}@example.com"}))
+    return created
+
+
+def expected_order(users: list[User], sort: Sort) -> list[str]:
+    ordered = sorted(users, key=lambda user: (sort.key(user), user.id), reverse=sort.descending)
+    return [user.profile.username for user in ordered]
+
+
+async def walk(list_users: ListUsers, limit: int, **options: object) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await list_users(limit=limit, cursor=cursor, **options)  # type: ignore[arg-type]
+        seen += [user.profile.username for user in page.items]
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("sort", list(Sort))
+async def test_cursor_pages_visit_every_user_once_in_sort_order(
+    list_users: ListUsers, people: list[User], sort: Sort
+) -> None:
+    assert await walk(list_users, 3, sort=sort) == expected_order(people, sort)
+
+
+async def test_sorting_by_username_ignores_case() -> None:
+    assert sorted(["Bob", "alice", "carol"], key=lambda name: Sort.USERNAME.key(_user(name))) == [
+        "alice",
+        "Bob",
+        "carol",
+    ]
+
+
+@pytest.mark.parametrize("sort", [Sort.CREATED_AT, Sort.USERNAME, Sort.EMAIL_DESC])
+async def test_inserts_between_pages_neither_skip_nor_repeat_existing_users(
+    list_users: ListUsers, register: RegisterUser, clock: ManualClock, people: list[User], sort: Sort
+) -> None:
+    first = await list_users(limit=4, sort=sort)
+    for name in ["aaron", "zed", "Nina"]:
+        clock.advance(seconds=1)
+        await register({"username": name, "email": f"{name}@example.com"})
+    rest: list[str] = []
+    cursor = first.next_cursor
+    while cursor is not None:
+        page = await list_users(limit=4, sort=sort, cursor=cursor)
+        rest += [user.profile.username for user in page.items]
+        cursor = page.next_cursor
+
+    seen = [user.profile.username for user in first.items] + rest
+    assert len(seen) == len(set(seen))
+    assert set(NAMES) <= set(seen)
+
+
+async def test_the_last_page_has_no_next_cursor_even_when_it_is_full(
+    list_users: ListUsers, people: list[User]
+) -> None:
+    page = await list_users(limit=len(NAMES))
+    assert (len(page.items), page.next_cursor) == (len(NAMES), None)
+
+
+async def test_offset_skips_rows_in_the_same_order(list_users: ListUsers, people: list[User]) -> None:
+    page = await list_users(limit=3, offset=4, sort=Sort.USERNAME)
+    assert [user.profile.username for user in page.items] == expected_order(people, Sort.USERNAME)[4:7]
+
+
+async def test_total_counts_every_matching_user_only_when_asked(
+    list_users: ListUsers, people: list[User]
+) -> None:
+    assert (await list_users(limit=2)).total is None
+    assert (await list_users(limit=2, include_total=True)).total == len(NAMES)
+    assert (await list_users(limit=2, include_total=True, filter=UserFilter.parse(q="AL"))).total == 3
+
+
+@pytest.mark.parametrize(
+    ("filter", "expected"),
+    [
+        (UserFilter.parse(email="bob@EXAMPLE.com"), ["Bob"]),
+        (UserFilter.parse(username="TRENT"), ["Trent"]),
+        (UserFilter.parse(username="tren"), []),
+        (UserFilter.parse(q="AL"), ["alice", "mallory", "walter"]),
+        (UserFilter.parse(q="@EXAMPLE.COM", username="eve"), ["Eve"]),
+    ],
+)
+async def test_filters_match_without_regard_to_case(
+    list_users: ListUsers, people: list[User], filter: UserFilter, expected: list[str]
+) -> None:
+    assert await walk(list_users, 2, sort=Sort.USERNAME, filter=filter) == expected
+
+
+async def test_search_treats_percent_underscore_and_backslash_as_plain_characters(
+    list_users: ListUsers, register: RegisterUser
+) -> None:
+    await register({"username": "under_score", "email": "u@example.com", "last_name": "100% \\o/"})
+    await register({"username": "underscore", "email": "v@example.com", "last_name": "100 pct"})
+
+    for q, expected in [
+        ("r_s", ["under_score"]),
+        ("0%", ["under_score"]),
+        ("\\o", ["under_score"]),
+        ("_", ["under_score"]),
+    ]:
+        assert await walk(list_users, 5, filter=UserFilter.parse(q=q)) == expected
+
+
+async def test_a_cursor_is_refused_with_another_sort_or_other_filters(
+    list_users: ListUsers, people: list[User]
+) -> None:
+    cursor = (await list_users(limit=2, sort=Sort.USERNAME)).next_cursor
+    assert cursor is not None
+    with pytest.raises(InvalidCursor):
+        await list_users(limit=2, sort=Sort.EMAIL, cursor=cursor)
+    with pytest.raises(InvalidCursor):
+        await list_users(limit=2, sort=Sort.USERNAME, cursor=cursor, filter=UserFilter.parse(q="a"))
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!",
+        "bm90IGpzb24",  # not json
+        "WzEsMiwzXQ",  # [1,2,3]
+        "e30",  # {}
+        "é",
+        encode_cursor(Keyset("x", uuid4()), Sort.EMAIL, UserFilter()),  # made for another sort
+        encode_cursor(Keyset(datetime(2026, 1, 1), uuid4()), Sort.CREATED_AT, UserFilter()),  # naive time
+    ],
+)
+async def test_a_malformed_cursor_is_refused(list_users: ListUsers, cursor: str) -> None:
+    with pytest.raises(InvalidCursor):
+        await list_users(limit=2, sort=Sort.CREATED_AT, cursor=cursor)
+
+
+async def test_a_cursor_with_an_offset_is_refused_even_offset_zero(
+    list_users: ListUsers, people: list[User]
+) -> None:
+    cursor = (await list_users(limit=2)).next_cursor
+    with pytest.raises(CursorWithOffset):
+        await list_users(limit=2, cursor=cursor, offset=0)
+
+
+def _user(name: str) -> User:
+    now = datetime.now(UTC)
+    return User(uuid4(), Profile(name, f"{name}@x.com"), now, now)

@@ -1,0 +1,113 @@
+import pytest
+
+from domain.errors import FieldError, InvalidInput
+from domain.model import Profile, canonical
+
+
+def errors_of(**fields: str | None) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidInput) as raised:
+        Profile.from_fields(fields)
+    return [(error.field, error.message) for error in raised.value.errors]
+
+
+@pytest.mark.parametrize("username", ["ada", "a.b", "A_1-z", "x" * 32, "0a9"])
+def test_usernames_of_3_to_32_allowed_characters_are_accepted_as_entered(username: str) -> None:
+    assert Profile.from_fields({"username": username, "email": "a@b.co"}).username == username
+
+
+@pytest.mark.parametrize(
+    "username", ["ab", "x" * 33, ".ada", "ada.", "_ada", "ada-", "a da", "adä", "ada!", " ada", "ada\n", ""]
+)
+def test_usernames_outside_the_rule_are_rejected(username: str) -> None:
+    assert [field for field, _ in errors_of(username=username, email="a@b.co")] == ["username"]
+
+
+@pytest.mark.parametrize("email", ["ada@example.com", "Ädä@example.com", "a.b+c@sub.example.org", "x@y.z"])
+def test_emails_with_one_at_and_a_dotted_domain_are_accepted(email: str) -> None:
+    assert Profile.from_fields({"username": "ada", "email": email}).email == email
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ada",
+        "ada@",
+        "@example.com",
+        "a@b@example.com",
+        "ada@example",
+        "ada@.com",
+        "ada@example.",
+        "a da@x.com",
+        "ada@exa..mple.com",
+        "a@b.c" + "o" * 250,
+    ],
+)
+def test_malformed_emails_are_rejected(email: str) -> None:
+    assert [field for field, _ in errors_of(username="ada", email=email)] == ["email"]
+
+
+def test_email_is_trimmed_and_254_characters_is_the_limit() -> None:
+    longest = "a" * 242 + "@example.com"
+    assert len(longest) == 254
+    assert Profile.from_fields({"username": "ada", "email": f"  {longest}\u2003"}).email == longest
+    assert errors_of(username="ada", email="a" + longest) == [("email", "must be at most 254 characters")]
+
+
+def test_names_are_trimmed_and_blank_names_become_null() -> None:
+    profile = Profile.from_fields(
+        {"username": "ada", "email": "a@b.co", "first_name": "  Ada ", "last_name": "   "}
+    )
+    assert (profile.first_name, profile.last_name) == ("Ada", None)
+
+
+def test_names_longer_than_100_characters_are_rejected() -> None:
+    assert (
+        Profile.from_fields({"username": "ada", "email": "a@b.co", "last_name": "é" * 100}).last_name
+        == "é" * 100
+    )
+    assert errors_of(username="ada", email="a@b.co", last_name="é" * 101) == [
+        ("last_name", "must be at most 100 characters")
+    ]
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x07", "\x7f", "\x85", "\ud800", "\t"])
+def test_control_characters_and_lone_surrogates_are_rejected_in_every_field(bad: str) -> None:
+    fields = {
+        "username": f"ad{bad}a",
+        "email": f"a{bad}@b.co",
+        "first_name": f"A{bad}",
+        "last_name": f"L{bad}",
+    }
+    assert errors_of(**fields) == [
+        (field, "must not contain control characters")
+        for field in ("username", "email", "first_name", "last_name")
+    ]
+
+
+def test_every_wrong_field_is_named_at_once_with_its_bulk_index() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        Profile.from_fields({"username": None, "email": None}, index=7)
+    assert raised.value.errors == (
+        FieldError("username", "must not be null", 7),
+        FieldError("email", "must not be null", 7),
+    )
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Ada", "ada"),
+        ("ADA@EXAMPLE.COM", "ada@example.com"),
+        ("Straße@x.de", "STRASSE@x.de"),
+        ("Ädä@x.com", "äDÄ@x.com"),
+        ("A\u0308da@x.com", "Äda@x.com"),
+        ("ＡＤＡ@x.com", "ada@x.com"),
+    ],
+)
+def test_the_canonical_key_ignores_case_and_unicode_normalization(one: str, other: str) -> None:
+    assert canonical(one) == canonical(other)
+
+
+def test_the_canonical_key_keeps_distinct_names_distinct() -> None:
+    assert canonical("ada") != canonical("adb")
+    assert canonical("ä@x.com") != canonical("a@x.com")
