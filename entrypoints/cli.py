@@ -3,9 +3,11 @@ never imports it."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from enum import StrEnum
 from importlib import metadata
+from types import FrameType
 from typing import Annotated, Any, Protocol
 
 import typer
@@ -52,6 +54,9 @@ def build_cli(serve_target: Callable[..., tuple[Any, ServeSettings]]) -> typer.T
         app, settings = serve_target(host=host, port=port, log_level=log_level)
         base = f"http://{settings.host}:{settings.port}"
         typer.echo(f"users-api: API at {base}/api/v1/users, docs at {base}/docs, storage: {settings.storage}")
+        # Uvicorn drains requests on SIGTERM, then restores this handler and raises the signal again:
+        # a graceful stop then ends with status 0 instead of death by signal.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         uvicorn.run(
             app,
             host=settings.host,
@@ -67,3 +72,7 @@ def build_cli(serve_target: Callable[..., tuple[Any, ServeSettings]]) -> typer.T
         typer.echo(metadata.version("users-api"))
 
     return cli
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)

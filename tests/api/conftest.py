@@ -4,7 +4,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bootstrap import Container, Settings, create_app, create_container
+from bootstrap import Container, Settings, create_container
+from entrypoints.http import create_app
 
 API = "/api/v1/users"
 

@@ -1,4 +1,3 @@
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,9 +12,9 @@ _new_id = Uuid7Ids()
 
 
 @pytest.fixture(params=["memory"])
-async def repository(request: pytest.FixtureRequest) -> AsyncIterator[UserRepository]:
+def repository(request: pytest.FixtureRequest) -> UserRepository:
     """Every adapter of the port; the suite below must pass on each of them unchanged."""
-    yield InMemoryUserRepository()
+    return InMemoryUserRepository()
 
 
 def a_user(username: str, email: str | None = None, *, seconds: float = 0, **names: str | None) -> User:

@@ -193,7 +193,3 @@ async def test_remove_honours_the_expected_version_and_frees_the_keys(repository
     assert await repository.remove(ada.id, expected_version=1) is True
     assert await repository.remove(ada.id) is False
     await repository.add(a_user("ADA", "ADA@example.com"))
-
-
-async def test_ping_answers_when_the_store_is_up(repository: UserRepository) -> None:
-    assert await repository.ping() is None

@@ -1,0 +1,155 @@
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import API, assert_problem, register
+
+BULK = f"{API}/bulk"
+NEXT = re.compile(r'<(?P<url>[^>]+)>; rel="next"')
+
+
+async def seed(client: httpx.AsyncClient, names: list[str]) -> list[dict[str, Any]]:
+    response = await client.post(BULK, json=[{"username": n, "email": f"{n}@example.com"} for n in names])
+    assert response.status_code == 201
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def follow_links(client: httpx.AsyncClient, url: str) -> list[str]:
+    seen: list[str] = []
+    next_url: str | None = url
+    while next_url:
+        response = await client.get(next_url)
+        assert response.status_code == 200
+        body = response.json()
+        seen += [user["username"] for user in body["items"]]
+        link = NEXT.fullmatch(response.headers.get("link", ""))
+        assert (link is None) == (body["next_cursor"] is None)
+        next_url = link and link["url"]
+    return seen
+
+
+async def test_list_is_empty_with_no_next_cursor_and_no_link(client: httpx.AsyncClient) -> None:
+    response = await client.get(API)
+    assert (response.json(), response.headers.get("link")) == ({"items": [], "next_cursor": None}, None)
+
+
+async def test_list_defaults_to_50_users_in_creation_order(client: httpx.AsyncClient) -> None:
+    created = await seed(client, [f"user{i:03}" for i in range(60)])
+    body = (await client.get(API)).json()
+    assert body["items"] == created[:50]
+    assert body["next_cursor"]
+
+
+async def test_following_next_links_visits_everyone_once_while_users_are_added(
+    client: httpx.AsyncClient,
+) -> None:
+    await seed(client, [f"user{i:02}" for i in range(25)])
+    first = await client.get(API, params={"limit": 10, "sort": "-username"})
+    await seed(client, ["aaa", "zzz"])
+
+    link = NEXT.fullmatch(first.headers["link"])
+    assert link is not None
+    assert "sort=-username" in link["url"]
+    assert "limit=10" in link["url"]
+    rest = await follow_links(client, link["url"])
+
+    seen = [user["username"] for user in first.json()["items"]] + rest
+    assert seen[:10] == [f"user{i:02}" for i in range(24, 14, -1)]
+    assert seen == sorted(set(seen) - {"zzz"}, reverse=True)  # zzz sorts before the first page
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "username", "-username", "email", "-email"])
+async def test_every_sort_pages_through_all_users(client: httpx.AsyncClient, sort: str) -> None:
+    await seed(client, ["bob", "Alice", "carol", "Dave", "eve"])
+    seen = await follow_links(client, f"{API}?limit=2&sort={sort}")
+    assert len(seen) == 5
+    if sort.endswith("username"):
+        assert seen == sorted(seen, key=str.lower, reverse=sort.startswith("-"))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 201},
+        {"limit": "ten"},
+        {"offset": -1},
+        {"offset": 10**30},
+        {"sort": "Username"},
+        {"sort": "password"},
+        {"sort": "id"},
+        {"q": ""},
+        {"email": "x" * 255},
+        {"q": "a\u0000b"},
+        {"include_total": "maybe"},
+    ],
+)
+async def test_out_of_range_or_unknown_values_are_422(
+    client: httpx.AsyncClient, params: dict[str, Any]
+) -> None:
+    body = assert_problem(await client.get(API, params=params), 422, "validation_failed")
+    assert [error["field"] for error in body["errors"]] == list(params)
+
+
+async def test_limit_200_is_accepted(client: httpx.AsyncClient) -> None:
+    assert (await client.get(API, params={"limit": 200})).status_code == 200
+
+
+@pytest.mark.parametrize("offset", [0, 5])
+async def test_a_cursor_with_an_offset_is_400(client: httpx.AsyncClient, offset: int) -> None:
+    await seed(client, ["ada", "bob", "carol"])
+    cursor = (await client.get(API, params={"limit": 1})).json()["next_cursor"]
+    response = await client.get(API, params={"cursor": cursor, "offset": offset})
+    assert_problem(response, 400, "invalid_cursor")
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "eyJhIjoxfQ", "W10", "!" * 100])
+async def test_a_bad_cursor_is_400_invalid_cursor(client: httpx.AsyncClient, cursor: str) -> None:
+    body = assert_problem(await client.get(API, params={"cursor": cursor}), 400, "invalid_cursor")
+    assert cursor not in body["detail"]
+
+
+@pytest.mark.parametrize("other", [{"sort": "email"}, {"q": "a"}, {"username": "ada"}, {"email": "a@x.io"}])
+async def test_a_cursor_from_another_sort_or_filter_is_400(
+    client: httpx.AsyncClient, other: dict[str, str]
+) -> None:
+    await seed(client, ["ada", "bob", "carol"])
+    cursor = (await client.get(API, params={"limit": 1})).json()["next_cursor"]
+    assert_problem(await client.get(API, params={"cursor": cursor, **other}), 400, "invalid_cursor")
+
+
+async def test_offset_pages_by_number(client: httpx.AsyncClient) -> None:
+    created = await seed(client, [f"user{i}" for i in range(7)])
+    body = (await client.get(API, params={"offset": 3, "limit": 2})).json()
+    assert body["items"] == created[3:5]
+
+
+async def test_filters_match_exactly_or_by_substring_without_regard_to_case(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client, "ada", "Ada@Example.com", first_name="Ada", last_name="Lovelace")
+    await register(client, "grace", "grace@navy.mil", last_name="Hopper")
+    await register(client, "under_score", "u@example.com", last_name="50% off \\o/")
+
+    async def usernames(**params: str) -> list[str]:
+        return [user["username"] for user in (await client.get(API, params=params)).json()["items"]]
+
+    assert await usernames(email="ADA@EXAMPLE.COM") == ["ada"]
+    assert await usernames(email="ada") == []
+    assert await usernames(username="Grace") == ["grace"]
+    assert await usernames(q="LOVE") == ["ada"]
+    assert await usernames(q="example") == ["ada", "under_score"]
+    assert await usernames(q="%") == ["under_score"]
+    assert await usernames(q="r_s") == ["under_score"]
+    assert await usernames(q="\\") == ["under_score"]
+    assert await usernames(q="a_a") == []
+
+
+async def test_include_total_counts_every_matching_user(client: httpx.AsyncClient) -> None:
+    await seed(client, ["ada", "bob", "adam", "carol"])
+    assert "total" not in (await client.get(API)).json()
+    body = (await client.get(API, params={"include_total": "true", "q": "ad", "limit": 1})).json()
+    assert (len(body["items"]), body["total"]) == (1, 2)
