@@ -116,17 +116,17 @@ def decode_cursor(cursor: str, sort: Sort, filter: UserFilter) -> Keyset:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         fingerprint, value, id_hex = json.loads(raw)
         if fingerprint != _fingerprint(sort, filter):
-            raise InvalidCursor("the cursor belongs to another sort or other filters")
+            raise InvalidCursor("The cursor belongs to another sort or other filters")
         if not isinstance(value, str) or not isinstance(id_hex, str):
-            raise InvalidCursor("the cursor is malformed")
+            raise InvalidCursor("The cursor is malformed")
         key: SortValue = value
         if sort.field == "created_at":
             key = datetime.fromisoformat(value)
             if key.tzinfo is None:
-                raise InvalidCursor("the cursor is malformed")
+                raise InvalidCursor("The cursor is malformed")
         return Keyset(key, UUID(hex=id_hex))
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
-        raise InvalidCursor("the cursor is malformed") from error
+        raise InvalidCursor("The cursor is malformed") from error
 
 
 def _fingerprint(sort: Sort, filter: UserFilter) -> str:

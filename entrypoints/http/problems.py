@@ -48,9 +48,14 @@ DOMAIN_KINDS: dict[type[DomainError], Kind] = {
         409, "user_conflict", "User already exists", "A user with this {fields} already exists."
     ),
     VersionMismatch: Kind(
-        412, "version_mismatch", "Version mismatch", "The user has changed since the version in If-Match."
+        412,
+        "version_mismatch",
+        "Version mismatch",
+        "The user has changed since the version given; read it again.",
     ),
-    InvalidCursor: Kind(400, "invalid_cursor", "Invalid cursor", "{reason}; start again without a cursor."),
+    InvalidCursor: Kind(
+        400, "invalid_cursor", "Invalid cursor", "{reason}; start again from the first page."
+    ),
     CursorWithOffset: Kind(
         400, "invalid_cursor", "Invalid cursor", "A cursor cannot be combined with an offset; use one."
     ),

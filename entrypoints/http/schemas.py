@@ -19,6 +19,7 @@ from domain.model import (
     USERNAME_PATTERN,
     User,
 )
+from domain.use_cases import Page
 
 
 def _rule(**schema: Any) -> Any:
@@ -89,6 +90,11 @@ class UserPage(BaseModel):
     items: list[UserOut]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
     total: int | SkipJsonSchema[None] = Field(default=None, description="only with include_total=true")
+
+    @classmethod
+    def of(cls, page: Page) -> UserPage:
+        counted = {} if page.total is None else {"total": page.total}  # unset fields are left out
+        return cls(items=[UserOut.of(user) for user in page.items], next_cursor=page.next_cursor, **counted)
 
 
 class Health(BaseModel):

@@ -64,6 +64,7 @@ async def register_users(
 
 @router.get(
     "/{user_id}",
+    response_model=UserOut,
     responses={
         200: {"headers": ETAG},
         304: {"description": "Not modified", "headers": ETAG},
@@ -76,10 +77,10 @@ async def get_user(
     response: Response,
     get: Annotated[GetUser, Depends(Provide["get_user"])],
     if_none_match: Annotated[str | None, Header()] = None,
-) -> UserOut:
+) -> UserOut | Response:
     user = await get(user_id)
     if not_modified(if_none_match, user):
-        return Response(status_code=304, headers={"ETag": etag(user)})  # type: ignore[return-value]
+        return Response(status_code=304, headers={"ETag": etag(user)})
     return _with_headers(response, user)
 
 
@@ -110,10 +111,7 @@ async def list_users(
     )
     if page.next_cursor is not None:
         response.headers["Link"] = next_link(request, page.next_cursor)
-    items = [UserOut.of(user) for user in page.items]
-    if page.total is None:
-        return UserPage(items=items, next_cursor=page.next_cursor)
-    return UserPage(items=items, next_cursor=page.next_cursor, total=page.total)
+    return UserPage.of(page)
 
 
 @router.patch(

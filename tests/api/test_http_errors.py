@@ -157,3 +157,10 @@ async def test_storage_down_is_a_503_with_retry_after_on_every_operation(
     assert "refused" not in response.text
     assert live.status_code == 200
     assert (await client.get(API)).status_code == 200  # and back once the store is
+
+
+def test_every_domain_error_has_its_row_in_the_problem_table() -> None:
+    from domain.errors import DomainError
+    from entrypoints.http.problems import DOMAIN_KINDS
+
+    assert set(DomainError.__subclasses__()) == set(DOMAIN_KINDS)
