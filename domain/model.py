@@ -50,16 +50,9 @@ class Profile:
     last_name: str | None = None
 
     @classmethod
-    def parse(
-        cls,
-        username: str | None,
-        email: str | None,
-        first_name: str | None = None,
-        last_name: str | None = None,
-        *,
-        index: int | None = None,
-    ) -> Profile:
+    def parse(cls, fields: Draft, *, index: int | None = None) -> Profile:
         """Checks and normalizes every field; raises InvalidInput naming all that are wrong."""
+        username, email = fields.get("username"), fields.get("email")
         errors: list[FieldError] = []
 
         def fail(field: str, message: str) -> None:
@@ -79,17 +72,13 @@ class Profile:
             fail("email", f"must be at most {EMAIL_MAX} characters")
         elif not _EMAIL.fullmatch(email):
             fail("email", "must be one local part, one @ and a domain with a dot, without spaces")
-        first_name = _name("first_name", first_name, fail)
-        last_name = _name("last_name", last_name, fail)
+        first_name = _name("first_name", fields.get("first_name"), fail)
+        last_name = _name("last_name", fields.get("last_name"), fail)
         if errors:
             raise InvalidInput(errors)
         assert username is not None  # every None was an error above
         assert email is not None
         return cls(username, email, first_name, last_name)
-
-    @classmethod
-    def from_fields(cls, fields: Draft, *, index: int | None = None) -> Profile:
-        return cls.parse(*(fields.get(name) for name in PROFILE_FIELDS), index=index)
 
     def fields(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in PROFILE_FIELDS}

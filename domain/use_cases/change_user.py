@@ -28,7 +28,7 @@ class ChangeUser:
                 raise UserNotFound(user_id)
             if expected_versions is not None and user.version not in expected_versions:
                 raise VersionMismatch(user_id)
-            profile = Profile.from_fields({**user.profile.fields(), **changes})
+            profile = Profile.parse({**user.profile.fields(), **changes})
             if profile == user.profile:
                 return user
             changed = user.changed(profile, self._clock())

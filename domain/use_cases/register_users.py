@@ -15,7 +15,7 @@ class RegisterUser:
 
     async def __call__(self, draft: Draft) -> User:
         now = self._clock()
-        user = User(self._new_id(), Profile.from_fields(draft), created_at=now, updated_at=now)
+        user = User(self._new_id(), Profile.parse(draft), created_at=now, updated_at=now)
         await self._users.add(user)
         return user
 
@@ -32,7 +32,7 @@ class RegisterUsers:
         errors: list[FieldError] = []
         for index, draft in enumerate(drafts):
             try:
-                profiles.append(Profile.from_fields(draft, index=index))
+                profiles.append(Profile.parse(draft, index=index))
             except InvalidInput as invalid:
                 errors.extend(invalid.errors)
         if errors:

@@ -1,3 +1,4 @@
+import asyncio
 import re
 from uuid import UUID
 
@@ -147,3 +148,18 @@ async def test_register_answers_422_for_lone_surrogates_nul_and_bytes_that_are_n
     response = await client.post(API, content=content, headers={"content-type": "application/json"})
     body = assert_problem(response, 422, "validation_failed")
     assert [error["field"] for error in body["errors"]] == [field]
+
+
+async def test_concurrent_creates_of_one_email_give_one_201_and_409s_never_a_500(
+    client: httpx.AsyncClient,
+) -> None:
+    bodies = [
+        {"username": f"user{i}", "email": "SAME@example.com" if i % 2 else "same@EXAMPLE.com"}
+        for i in range(30)
+    ]
+
+    responses = await asyncio.gather(*(client.post(API, json=body) for body in bodies))
+
+    assert sorted(response.status_code for response in responses) == [201] + [409] * 29
+    listed = (await client.get(API, params={"email": "same@example.com", "include_total": "true"})).json()
+    assert listed["total"] == 1

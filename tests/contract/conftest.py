@@ -19,7 +19,5 @@ def repository(request: pytest.FixtureRequest) -> UserRepository:
 
 def a_user(username: str, email: str | None = None, *, seconds: float = 0, **names: str | None) -> User:
     moment = T0 + timedelta(seconds=seconds)
-    profile = Profile.from_fields(
-        {"username": username, "email": email or f"{username}@example.com", **names}
-    )
+    profile = Profile.parse({"username": username, "email": email or f"{username}@example.com", **names})
     return User(_new_id(), profile, created_at=moment, updated_at=moment)
