@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from domain.errors import UserConflict
-from domain.listing import PageQuery, UserFilter
+from domain.listing import PageQuery, SortValue, UserFilter
 from domain.model import User, find_conflicts
 
 
@@ -28,21 +28,17 @@ class InMemoryUserRepository:
         return self._users.get(user_id)
 
     async def list(self, query: PageQuery) -> list[User]:
-        sort = query.sort
+        key, descending, matches = query.sort.key, query.sort.descending, query.filter.matches
 
-        def position(user: User) -> tuple[object, UUID]:
-            return (sort.key(user), user.id)
+        def position(user: User) -> tuple[SortValue, int]:
+            return (key(user), user.id.int)  # the int: UUID's own comparison is Python code
 
         rows = sorted(
-            (user for user in self._users.values() if query.filter.matches(user)),
-            key=position,
-            reverse=sort.descending,
+            (user for user in self._users.values() if matches(user)), key=position, reverse=descending
         )
         if query.after is not None:
-            after = (query.after.value, query.after.id)
-            rows = [
-                row for row in rows if (position(row) < after if sort.descending else position(row) > after)
-            ]
+            after = (query.after.value, query.after.id.int)
+            rows = [row for row in rows if (position(row) < after if descending else position(row) > after)]
         return rows[query.offset : query.offset + query.limit]
 
     async def count(self, filter: UserFilter) -> int:

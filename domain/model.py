@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -48,6 +48,21 @@ class Profile:
     email: str
     first_name: str | None = None
     last_name: str | None = None
+    # Derived once, here, and never by an adapter: see `canonical`.
+    username_key: str = field(init=False, repr=False, compare=False)
+    email_key: str = field(init=False, repr=False, compare=False)
+    search_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = [
+            canonical(value)
+            for value in (self.username, self.email, self.first_name, self.last_name)
+            if value
+        ]
+        object.__setattr__(self, "username_key", keys[0])
+        object.__setattr__(self, "email_key", keys[1])
+        # What `q` searches: every field's key, one per line (no field may hold a newline).
+        object.__setattr__(self, "search_text", "\n".join(keys))
 
     @classmethod
     def parse(cls, fields: Draft, *, index: int | None = None) -> Profile:
@@ -82,14 +97,6 @@ class Profile:
 
     def fields(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in PROFILE_FIELDS}
-
-    @property
-    def username_key(self) -> str:
-        return canonical(self.username)
-
-    @property
-    def email_key(self) -> str:
-        return canonical(self.email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +135,8 @@ def find_conflicts(
     seen: dict[str, set[str]] = {"username": set(), "email": set()}
     found = []
     for index, profile in enumerate(profiles):
-        for field, key in (("username", profile.username_key), ("email", profile.email_key)):
-            if key in seen[field] or taken(field, key):
-                found.append(Conflict(field, index if indexed else None))
-            seen[field].add(key)
+        for name, key in (("username", profile.username_key), ("email", profile.email_key)):
+            if key in seen[name] or taken(name, key):
+                found.append(Conflict(name, index if indexed else None))
+            seen[name].add(key)
     return found
