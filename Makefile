@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format bench clean
 
 run: $(STAMP) ## serve the API (in memory unless USERS_* settings say otherwise)
 	$(BIN)/users-api serve
@@ -16,6 +16,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+bench: $(STAMP) ## in-process figures for the in-memory adapter (the HTTP suite comes later)
+	$(BIN)/python -m bench.memory_adapter
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
@@ -33,13 +34,18 @@ class InMemoryUserRepository:
         def position(user: User) -> tuple[SortValue, int]:
             return (key(user), user.id.int)  # the int: UUID's own comparison is Python code
 
-        rows = sorted(
-            (user for user in self._users.values() if matches(user)), key=position, reverse=descending
-        )
-        if query.after is not None:
+        ordered = sorted((user for user in self._users.values() if matches(user)), key=position)
+        start, end = 0, len(ordered)
+        if query.after is not None:  # the rows are sorted: find the cursor's place by bisection
             after = (query.after.value, query.after.id.int)
-            rows = [row for row in rows if (position(row) < after if descending else position(row) > after)]
-        return rows[query.offset : query.offset + query.limit]
+            if descending:
+                end = bisect.bisect_left(ordered, after, key=position)
+            else:
+                start = bisect.bisect_right(ordered, after, key=position)
+        if descending:
+            stop = max(start, end - query.offset)
+            return ordered[max(start, stop - query.limit) : stop][::-1]
+        return ordered[start + query.offset : start + query.offset + query.limit]
 
     async def count(self, filter: UserFilter) -> int:
         return sum(1 for user in self._users.values() if filter.matches(user))

@@ -99,6 +99,11 @@ async def test_keyset_pages_follow_the_sort_with_the_id_breaking_ties(
 
     assert first + rest == expected
     assert by_offset == expected[3:5]
+    for offset, limit in [(4, 10), (5, 1), (50, 2), (0, 5), (1, 3)]:
+        page = await repository.list(PageQuery(sort, EVERYONE, limit=limit, offset=offset))
+        assert page == expected[offset : offset + limit], (offset, limit)
+    last = await repository.list(PageQuery(sort, EVERYONE, limit=3, after=Keyset.of(expected[-1], sort)))
+    assert last == []
 
 
 async def test_a_keyset_page_is_stable_while_rows_are_inserted_before_and_after_it(
