@@ -1,4 +1,5 @@
-"""The in-memory UserRepository: for development and fast tests, with PostgreSQL's semantics."""
+"""The in-memory UserRepository, for development and fast tests: the same answers as every adapter
+(tests/contract proves it), with every page costing a sort of the matching users."""
 
 from __future__ import annotations
 

@@ -54,15 +54,12 @@ class Profile:
     search_text: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        keys = [
-            canonical(value)
-            for value in (self.username, self.email, self.first_name, self.last_name)
-            if value
-        ]
-        object.__setattr__(self, "username_key", keys[0])
-        object.__setattr__(self, "email_key", keys[1])
+        username_key, email_key = canonical(self.username), canonical(self.email)
+        names = [canonical(name) for name in (self.first_name, self.last_name) if name]
+        object.__setattr__(self, "username_key", username_key)
+        object.__setattr__(self, "email_key", email_key)
         # What `q` searches: every field's key, one per line (no field may hold a newline).
-        object.__setattr__(self, "search_text", "\n".join(keys))
+        object.__setattr__(self, "search_text", "\n".join([username_key, email_key, *names]))
 
     @classmethod
     def parse(cls, fields: Draft, *, index: int | None = None) -> Profile:

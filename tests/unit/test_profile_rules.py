@@ -110,3 +110,10 @@ def test_the_canonical_key_ignores_case_and_unicode_normalization(one: str, othe
 def test_the_canonical_key_keeps_distinct_names_distinct() -> None:
     assert canonical("ada") != canonical("adb")
     assert canonical("ä@x.com") != canonical("a@x.com")
+
+
+def test_a_profile_carries_its_keys_and_search_text_but_equality_ignores_them() -> None:
+    profile = Profile("Ada", "Ada@Example.com", None, "Lovelace")
+    assert (profile.username_key, profile.email_key) == ("ada", "ada@example.com")
+    assert profile.search_text == "ada\nada@example.com\nlovelace"
+    assert profile == Profile("Ada", "Ada@Example.com", None, "Lovelace")
