@@ -5,14 +5,15 @@ Nothing is built at import time; `create_container()` and `create_app()` build o
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from dependency_injector import containers, providers
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.memory import InMemoryUserRepository
+from adapters.postgres import PoolOptions, PostgresUserRepository, new_pool, run_pool
 from domain.sources import Uuid7Ids, utc_now
 from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
 from entrypoints.cli import build_cli
@@ -22,26 +23,93 @@ from entrypoints.http import create_app
 class Settings(BaseSettings):
     """Read from `USERS_*` environment variables and an optional `.env` file."""
 
-    model_config = SettingsConfigDict(env_prefix="USERS_", env_file=".env", extra="ignore")
+    # No error ever repeats a value it was given: the database URL holds a password.
+    model_config = SettingsConfigDict(
+        env_prefix="USERS_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
-    storage: Literal["memory"] = "memory"
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://user:password@host:port/name; unset: users are kept in memory"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     ready_timeout: float = Field(default=1.0, gt=0, description="seconds /health/ready waits for storage")
     shutdown_timeout: int = Field(default=10, gt=0, description="seconds in-flight requests get at stop")
+    start_timeout: float = Field(default=10.0, ge=0, description="seconds `serve` waits for the database")
+    pool_min_size: int = Field(default=2, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    pool_acquire_timeout: float = Field(
+        default=2.0, gt=0, description="seconds a request waits for a connection"
+    )
+    pool_close_timeout: float = Field(default=5.0, gt=0, description="seconds to close the pool, then cut")
+    connect_timeout: float = Field(default=5.0, gt=0)
+    command_timeout: float = Field(default=10.0, gt=0, description="seconds the client waits for a statement")
+    statement_timeout: float = Field(default=5.0, gt=0, description="seconds the server runs a statement")
+    application_name: str = Field(default="users-api", min_length=1, max_length=63)
+    pgbouncer: bool = Field(
+        default=False, description="behind PgBouncer in transaction mode: no prepared statements"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _pool_sizes(self) -> Self:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("pool_min_size must not exceed pool_max_size")
+        return self
+
+    @property
+    def storage(self) -> Literal["memory", "postgres"]:
+        return "memory" if self.database_url is None else "postgres"
+
+    def dsn(self) -> str:
+        """The database URL in clear, for the driver alone."""
+        if self.database_url is None:
+            raise ValueError("USERS_DATABASE_URL is not set")
+        return self.database_url.get_secret_value()
+
+    def pool_options(self) -> PoolOptions:
+        return PoolOptions(
+            min_size=self.pool_min_size,
+            max_size=self.pool_max_size,
+            connect_timeout=self.connect_timeout,
+            command_timeout=self.command_timeout,
+            statement_timeout=self.statement_timeout,
+            close_timeout=self.pool_close_timeout,
+            application_name=self.application_name,
+            prepared_statements=not self.pgbouncer,
+        )
+
+
+class MemoryStorage(containers.DeclarativeContainer):
+    repository = providers.Singleton(InMemoryUserRepository)
+
+
+class PostgresStorage(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    # Made and connected by the app's lifespan (inside the running loop), closed at shutdown within a
+    # time limit. The repository depends on the pool, not on the Resource, so it stays synchronous.
+    pool = providers.Singleton(new_pool, settings.provided.dsn.call(), settings.provided.pool_options.call())
+    pool_life = providers.Resource(run_pool, pool, settings.provided.pool_close_timeout)
+    repository = providers.Singleton(
+        PostgresUserRepository, pool, acquire_timeout=settings.provided.pool_acquire_timeout
+    )
 
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     ready_timeout = settings.provided.ready_timeout
+    storage = providers.DependenciesContainer()  # MemoryStorage or PostgresStorage: see create_container
 
     clock = providers.Object(utc_now)
     new_id = providers.Singleton(Uuid7Ids)
-    repository = providers.Selector(
-        settings.provided.storage,
-        memory=providers.Singleton(InMemoryUserRepository),
-    )
+    repository = storage.repository
 
     register_user = providers.Factory(RegisterUser, users=repository, clock=clock, new_id=new_id)
     register_users = providers.Factory(RegisterUsers, users=repository, clock=clock, new_id=new_id)
@@ -52,7 +120,11 @@ class Container(containers.DeclarativeContainer):
 
 
 def create_container(settings: Settings | None = None) -> Container:
-    return Container(settings=settings or Settings())
+    """PostgreSQL when a database URL is set, else memory. Only the chosen storage is ever built,
+    so the lifespan opens a pool only when there is a database to open it on."""
+    settings = settings or Settings()
+    storage = MemoryStorage() if settings.database_url is None else PostgresStorage(settings=settings)
+    return Container(settings=settings, storage=storage)
 
 
 def build_app() -> FastAPI:

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,8 @@ from bootstrap import Settings, serve_target
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("USERS_STORAGE", "USERS_HOST", "USERS_PORT", "USERS_LOG_LEVEL", "USERS_READY_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
+    for name in [name for name in os.environ if name.startswith("USERS_")]:
+        monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -36,7 +37,13 @@ def test_settings_come_from_users_variables_over_a_dot_env_file(
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("USERS_STORAGE", "sqlite"), ("USERS_PORT", "70000"), ("USERS_LOG_LEVEL", "loud")]
+    ("name", "value"),
+    [
+        ("USERS_DATABASE_URL", "mysql://root:hunter2@db/users"),
+        ("USERS_PORT", "70000"),
+        ("USERS_LOG_LEVEL", "loud"),
+        ("USERS_POOL_MIN_SIZE", "-1"),
+    ],
 )
 def test_a_bad_setting_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
@@ -54,3 +61,37 @@ def test_command_line_options_override_the_environment_and_unset_ones_do_not(
 
     assert (settings.host, settings.port) == ("127.0.0.2", 9002)
     assert app.title == "users-api"
+
+
+def test_a_database_url_selects_postgres_and_its_password_shows_nowhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("USERS_DATABASE_URL", "postgresql://app:hunter2@db:5432/users")
+
+    settings = Settings()
+
+    assert settings.storage == "postgres"
+    assert settings.dsn() == "postgresql://app:hunter2@db:5432/users"
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings.model_dump())
+    assert "hunter2" not in settings.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"USERS_DATABASE_URL": "mysql://app:hunter2@db/users"},
+        {"USERS_DATABASE_URL": "postgresql://app:hunter2@db/users", "USERS_POOL_MIN_SIZE": "20"},
+    ],
+)
+def test_a_refused_setting_does_not_repeat_the_password(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+
+    assert "hunter2" not in str(refused.value)  # what a traceback or a log shows
+    assert refused.value.errors(include_input=False)

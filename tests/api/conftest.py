@@ -6,14 +6,19 @@ import pytest
 
 from bootstrap import Container, Settings, create_container
 from entrypoints.http import create_app
+from tests.postgres import empty
 
 API = "/api/v1/users"
 
 
-@pytest.fixture(params=["memory"])
-def container(request: pytest.FixtureRequest) -> Container:
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def container(request: pytest.FixtureRequest) -> Container:
     """The real composition, on each storage; tests override its providers, nothing else."""
-    return create_container(Settings(_env_file=None, storage=request.param))
+    if request.param == "memory":
+        return create_container(Settings(_env_file=None))
+    url: str = request.getfixturevalue("database_url")
+    await empty(url)
+    return create_container(Settings(_env_file=None, database_url=url, pool_min_size=1, pool_max_size=20))
 
 
 @pytest.fixture

@@ -1,20 +1,30 @@
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from adapters.memory import InMemoryUserRepository
+from adapters.postgres import PoolOptions, PostgresUserRepository, open_pool
 from domain.model import Profile, User
 from domain.ports import UserRepository
 from domain.sources import Uuid7Ids
+from tests.postgres import empty
 
 T0 = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
 _new_id = Uuid7Ids()
+STORAGES = ["memory", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=["memory"])
-def repository(request: pytest.FixtureRequest) -> UserRepository:
+@pytest.fixture(params=STORAGES)
+async def repository(request: pytest.FixtureRequest) -> AsyncIterator[UserRepository]:
     """Every adapter of the port; the suite below must pass on each of them unchanged."""
-    return InMemoryUserRepository()
+    if request.param == "memory":
+        yield InMemoryUserRepository()
+        return
+    url: str = request.getfixturevalue("database_url")
+    await empty(url)
+    async with open_pool(url, PoolOptions(min_size=1, max_size=25)) as pool:
+        yield PostgresUserRepository(pool, acquire_timeout=5)
 
 
 def a_user(username: str, email: str | None = None, *, seconds: float = 0, **names: str | None) -> User:

@@ -1,0 +1,17 @@
+"""The PostgreSQL adapter: asyncpg at run time, SQLAlchemy Core tables and Alembic for the schema."""
+
+from adapters.postgres.admin import create_database, migrate
+from adapters.postgres.pool import PoolOptions, describe, new_pool, open_pool, run_pool, wait_for_database
+from adapters.postgres.repository import PostgresUserRepository
+
+__all__ = [
+    "PoolOptions",
+    "PostgresUserRepository",
+    "create_database",
+    "describe",
+    "migrate",
+    "new_pool",
+    "open_pool",
+    "run_pool",
+    "wait_for_database",
+]

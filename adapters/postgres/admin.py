@@ -1,0 +1,60 @@
+"""What an operator does to a database before serving: create it, migrate it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+
+from adapters.postgres.errors import storage_errors
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+MAINTENANCE_DATABASE = "postgres"
+
+
+async def create_database(dsn: str) -> bool:
+    """Creates the database the URL names unless it exists, connecting to the same server's
+    maintenance database. True when it was created."""
+    name = database_name(dsn)
+    with storage_errors():
+        connection = await asyncpg.connect(dsn, database=MAINTENANCE_DATABASE)
+        try:
+            if await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                return False
+            try:
+                await connection.execute(f"CREATE DATABASE {quote_identifier(name)}")
+            except asyncpg.DuplicateDatabaseError:  # created by someone else meanwhile
+                return False
+            return True
+        finally:
+            await connection.close()
+
+
+def migrate(dsn: str, revision: str = "head", *, downgrade: bool = False) -> None:
+    """Upgrades the schema to `revision` with Alembic, or downgrades it to an older one."""
+    if downgrade:
+        command.downgrade(alembic_config(dsn), revision)
+    else:
+        command.upgrade(alembic_config(dsn), revision)
+
+
+def alembic_config(dsn: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["dsn"] = dsn
+    return config
+
+
+def database_name(dsn: str) -> str:
+    name = unquote(urlsplit(dsn).path.lstrip("/"))
+    if not name:
+        raise ValueError("the database URL names no database")
+    return name
+
+
+def quote_identifier(name: str) -> str:
+    """An SQL identifier in double quotes, any double quote in it doubled."""
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,46 @@
+"""Alembic's environment: migrations run on an async engine (SQLAlchemy over asyncpg).
+
+The URL comes from `users-api migrate` (config attribute `dsn`) or, for Alembic's own command line
+(`alembic revision --autogenerate`), from USERS_DATABASE_URL."""
+
+import asyncio
+import os
+
+from alembic import context
+from sqlalchemy import Connection, pool
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from adapters.postgres.tables import metadata
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    scheme, rest = dsn.split("://", 1)
+    return f"postgresql+asyncpg://{rest}" if scheme in ("postgres", "postgresql") else dsn
+
+
+def run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online(dsn: str) -> None:
+    engine = create_async_engine(sqlalchemy_url(dsn), poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    dsn = context.config.attributes.get("dsn") or os.environ["USERS_DATABASE_URL"]
+    if context.is_offline_mode():
+        context.configure(url=sqlalchemy_url(dsn), target_metadata=metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(run_online(dsn))
+
+
+main()

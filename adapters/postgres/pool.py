@@ -1,0 +1,108 @@
+"""The connection pool's life: opened inside the running event loop, closed within a time limit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from adapters.postgres.errors import storage_errors
+from adapters.postgres.repository import Pool
+from domain.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolOptions:
+    min_size: int = 2
+    max_size: int = 10
+    connect_timeout: float = 5.0  # seconds to open one connection
+    command_timeout: float = 10.0  # seconds the client waits for a statement
+    statement_timeout: float = 5.0  # seconds the server lets a statement run
+    close_timeout: float = 5.0  # seconds to close gracefully at shutdown, then connections are cut
+    application_name: str = "users-api"
+    prepared_statements: bool = True  # False behind PgBouncer in transaction mode
+
+
+def new_pool(dsn: str, options: PoolOptions) -> Pool:
+    """A pool not yet connected. asyncpg binds it to the running event loop, so make it inside one;
+    `run_pool` connects it."""
+    return asyncpg.create_pool(
+        dsn,
+        min_size=options.min_size,
+        max_size=options.max_size,
+        timeout=options.connect_timeout,
+        command_timeout=options.command_timeout,
+        statement_cache_size=100 if options.prepared_statements else 0,
+        server_settings={
+            "application_name": options.application_name,
+            "statement_timeout": str(round(options.statement_timeout * 1000)),
+        },
+    )
+
+
+async def run_pool(pool: Pool, close_timeout: float) -> AsyncIterator[Pool]:
+    """The pool's life, as a dependency-injector Resource: opens its first connections, and at
+    shutdown closes it gracefully within `close_timeout` seconds, then cuts what is left."""
+    with storage_errors():
+        await pool
+    try:
+        yield pool
+    finally:
+        try:
+            await asyncio.wait_for(pool.close(), close_timeout)
+        except TimeoutError:
+            log.warning("the database pool did not close within %s s; cutting its connections", close_timeout)
+            pool.terminate()
+
+
+@asynccontextmanager
+async def open_pool(dsn: str, options: PoolOptions) -> AsyncIterator[Pool]:
+    """A pool for one `async with` block, for tools and tests."""
+    async with asynccontextmanager(run_pool)(new_pool(dsn, options), options.close_timeout) as pool:
+        yield pool
+
+
+async def wait_for_database(dsn: str, within: float) -> None:
+    """Returns once a connection opens; retries what may pass (refused, starting up, too many
+    connections) until `within` seconds have gone, then raises StorageUnavailable saying why.
+    Anything else (a wrong password, a missing database) raises at once."""
+    deadline = time.monotonic() + within
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            with storage_errors():
+                connection = await asyncpg.connect(dsn, timeout=max(remaining, 0.1))
+            await connection.close()
+            return
+        except StorageUnavailable as error:
+            if time.monotonic() + 0.5 > deadline:
+                raise StorageUnavailable(
+                    f"{describe(dsn)} did not answer within {within:g} s ({_reason(error)})"
+                ) from error
+            await asyncio.sleep(0.5)
+        except (asyncpg.PostgresError, OSError, ValueError) as error:
+            raise StorageUnavailable(f"{describe(dsn)} refused: {_reason(error)}") from error
+
+
+def describe(dsn: str) -> str:
+    """The database a URL names, without its password: `postgresql://user@host:port/name`."""
+    try:
+        parts = urlsplit(dsn)
+        user = f"{parts.username}@" if parts.username else ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{user}{parts.hostname or ''}{port}{parts.path}"
+    except ValueError:
+        return "the database"
+
+
+def _reason(error: BaseException) -> str:
+    cause = error.__cause__ or error
+    return f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__

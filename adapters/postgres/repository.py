@@ -1,0 +1,189 @@
+"""The PostgreSQL UserRepository on asyncpg: hand-written, parameterized SQL over the tables of
+`tables.py`. The domain computes every key; this adapter stores and compares them, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeAlias
+from uuid import UUID
+
+import asyncpg
+
+from adapters.postgres.errors import storage_errors
+from domain.errors import StorageUnavailable, UserConflict
+from domain.listing import PageQuery, UserFilter
+from domain.model import Profile, User, find_conflicts
+
+COLUMNS = (
+    "id", "username", "email", "first_name", "last_name",
+    "username_key", "email_key", "search_text", "created_at", "updated_at", "version",
+)  # fmt: skip
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM users"
+_INSERT = (
+    f"INSERT INTO users ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${n}' for n in range(1, 12))}) "
+    "ON CONFLICT DO NOTHING"
+)
+_UPDATE = (
+    "UPDATE users SET username = $2, email = $3, first_name = $4, last_name = $5, username_key = $6,"
+    " email_key = $7, search_text = $8, created_at = $9, updated_at = $10, version = $11"
+    " WHERE id = $1 AND version = $12"
+)
+_TAKEN = "SELECT id, username_key, email_key FROM users WHERE username_key = ANY($1) OR email_key = ANY($2)"
+_SORT_COLUMNS = {"created_at": "created_at", "username": "username_key", "email": "email_key"}
+# A write that hit a unique key which was free again when we looked is tried again, this often.
+_ATTEMPTS = 5
+
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+
+
+class PostgresUserRepository:
+    def __init__(self, pool: Pool, *, acquire_timeout: float) -> None:
+        self._pool, self._acquire_timeout = pool, acquire_timeout
+
+    async def add(self, user: User) -> None:
+        await self._insert([user], indexed=False)
+
+    async def add_many(self, users: Sequence[User]) -> None:
+        await self._insert(users, indexed=True)
+
+    async def get(self, user_id: UUID) -> User | None:
+        async with self._connection() as connection:
+            row = await connection.fetchrow(f"{_SELECT} WHERE id = $1", user_id)
+        return None if row is None else _user(row)
+
+    async def list(self, query: PageQuery) -> list[User]:
+        column = _SORT_COLUMNS[query.sort.field]
+        conditions, arguments = _where(query.filter)
+        if query.after is not None:
+            arguments += [query.after.value, query.after.id]
+            above = "<" if query.sort.descending else ">"
+            conditions.append(f"({column}, id) {above} (${len(arguments) - 1}, ${len(arguments)})")
+        direction = " DESC" if query.sort.descending else ""
+        arguments += [query.limit, query.offset]
+        sql = (
+            f"{_SELECT}{_clause(conditions)} ORDER BY {column}{direction}, id{direction}"
+            f" LIMIT ${len(arguments) - 1} OFFSET ${len(arguments)}"
+        )
+        async with self._connection() as connection:
+            rows = await connection.fetch(sql, *arguments)
+        return [_user(row) for row in rows]
+
+    async def count(self, filter: UserFilter) -> int:
+        conditions, arguments = _where(filter)
+        async with self._connection() as connection:
+            total: int = await connection.fetchval(
+                f"SELECT count(*) FROM users{_clause(conditions)}", *arguments
+            )
+        return total
+
+    async def update(self, user: User, *, expected_version: int) -> bool:
+        for _ in range(_ATTEMPTS):
+            async with self._connection() as connection:
+                try:
+                    status = await connection.execute(_UPDATE, *_record(user), expected_version)
+                except asyncpg.UniqueViolationError:
+                    await self._raise_conflicts(connection, [user.profile], indexed=False, but=user.id)
+                    continue
+            return status == "UPDATE 1"
+        raise StorageUnavailable("a unique key stayed contended")
+
+    async def remove(self, user_id: UUID, *, expected_version: int | None = None) -> bool:
+        async with self._connection() as connection:
+            status = await connection.execute(
+                "DELETE FROM users WHERE id = $1 AND ($2::integer IS NULL OR version = $2)",
+                user_id,
+                expected_version,
+            )
+        return status == "DELETE 1"
+
+    async def ping(self) -> None:
+        async with self._connection() as connection:
+            await connection.fetchval("SELECT 1")
+
+    async def _insert(self, users: Sequence[User], *, indexed: bool) -> None:
+        """Writes first and explains after: on a unique violation, names the conflicts the domain's
+        way; if the key was freed meanwhile, tries again."""
+        for _ in range(_ATTEMPTS):
+            async with self._connection() as connection:
+                if len(users) == 1 and not indexed:
+                    inserted = await connection.execute(_INSERT, *_record(users[0])) == "INSERT 0 1"
+                else:
+                    inserted = await _copy(connection, users)
+                if inserted:
+                    return
+                await self._raise_conflicts(connection, [user.profile for user in users], indexed=indexed)
+        raise StorageUnavailable("a unique key stayed contended")
+
+    @staticmethod
+    async def _raise_conflicts(
+        connection: Connection, profiles: Sequence[Profile], *, indexed: bool, but: UUID | None = None
+    ) -> None:
+        rows = await connection.fetch(
+            _TAKEN,
+            [profile.username_key for profile in profiles],
+            [profile.email_key for profile in profiles],
+        )
+        taken = {
+            "username": {row["username_key"] for row in rows if row["id"] != but},
+            "email": {row["email_key"] for row in rows if row["id"] != but},
+        }
+        conflicts = find_conflicts(profiles, lambda field, key: key in taken[field], indexed=indexed)
+        if conflicts:
+            raise UserConflict(conflicts)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection within the acquire timeout; driver failures become StorageUnavailable."""
+        with storage_errors():
+            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+                yield connection
+
+
+async def _copy(connection: Connection, users: Sequence[User]) -> bool:
+    """All or nothing in one transaction, through COPY; False when a unique key is taken."""
+    try:
+        async with connection.transaction():
+            await connection.copy_records_to_table(
+                "users", records=[_record(user) for user in users], columns=COLUMNS
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
+def _where(filter: UserFilter) -> tuple[list[str], list[Any]]:
+    conditions: list[str] = []
+    arguments: list[Any] = []
+    for column, value in (("email_key", filter.email_key), ("username_key", filter.username_key)):
+        if value is not None:
+            arguments.append(value)
+            conditions.append(f"{column} = ${len(arguments)}")
+    if filter.text is not None:
+        arguments.append(f"%{_escape_like(filter.text)}%")
+        conditions.append(f"search_text LIKE ${len(arguments)}")
+    return conditions, arguments
+
+
+def _clause(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _escape_like(text: str) -> str:
+    """`%`, `_` and the escape character itself match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _record(user: User) -> tuple[Any, ...]:
+    profile = user.profile
+    return (
+        user.id, profile.username, profile.email, profile.first_name, profile.last_name,
+        profile.username_key, profile.email_key, profile.search_text,
+        user.created_at, user.updated_at, user.version,
+    )  # fmt: skip
+
+
+def _user(row: asyncpg.Record) -> User:
+    profile = Profile(row["username"], row["email"], row["first_name"], row["last_name"])
+    return User(row["id"], profile, row["created_at"], row["updated_at"], row["version"])

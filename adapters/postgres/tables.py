@@ -1,0 +1,48 @@
+"""The schema, as SQLAlchemy Core tables: the one source the migrations are made from and checked
+against (tests/integration). The runtime queries are hand-written SQL in `repository.py`."""
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "pk": "%(table_name)s_pkey",
+        "uq": "%(table_name)s_%(column_0_name)s_key",
+        "ck": "%(table_name)s_%(constraint_name)s_check",
+        "ix": "%(table_name)s_%(column_0_N_name)s_idx",
+    }
+)
+
+# Keys are compared byte for byte ("C"): in UTF-8 that is code-point order, the order Python sorts in.
+KEY = Text(collation="C")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("username", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("first_name", Text),
+    Column("last_name", Text),
+    # Derived by the domain (`Profile`), never computed by the database: see `domain.model.canonical`.
+    Column("username_key", KEY, nullable=False, unique=True),
+    Column("email_key", KEY, nullable=False, unique=True),
+    Column("search_text", KEY, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("version >= 1", name="version"),
+    # The keyset order of `sort=created_at` (both directions). The unique keys above serve the others.
+    Index(None, "created_at", "id"),
+    # `q`: a substring of any field's key, found through trigrams.
+    Index(None, "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}),
+)

@@ -1,0 +1,13 @@
+from collections.abc import Iterator
+
+import pytest
+
+from tests.postgres import drop_test_database, in_own_thread, migrated_test_database
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """This session's own migrated database; each test that uses it empties it first."""
+    url = in_own_thread(migrated_test_database)
+    yield url
+    in_own_thread(drop_test_database, url)
