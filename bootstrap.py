@@ -5,6 +5,7 @@ Nothing is built at import time; `create_container()` and `create_app()` build o
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal, Self
 
 from dependency_injector import containers, providers
@@ -13,7 +14,17 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.memory import InMemoryUserRepository
-from adapters.postgres import PoolOptions, PostgresUserRepository, new_pool, run_pool
+from adapters.postgres import (
+    PoolOptions,
+    PostgresUserRepository,
+    create_database,
+    describe,
+    migrate,
+    new_pool,
+    run_pool,
+    wait_for_database,
+)
+from adapters.postgres.admin import MAINTENANCE_DATABASE, schema_behind
 from domain.sources import Uuid7Ids, utc_now
 from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
 from entrypoints.cli import build_cli
@@ -132,15 +143,38 @@ def build_app() -> FastAPI:
     return create_app(create_container())
 
 
-def serve_target(**overrides: Any) -> tuple[FastAPI, Settings]:
-    """The app and the settings it runs with, command-line options over the environment."""
-    settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
-    return create_app(create_container(settings)), settings
+class Operations:
+    """What the `users-api` commands do, composed: see entrypoints/cli.py."""
+
+    def serve_target(self, **overrides: Any) -> tuple[FastAPI, Settings]:
+        """The app and the settings it runs with (command-line options over the environment), once
+        the database answers and its schema is current; raises StorageUnavailable or ValueError."""
+        settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
+        if settings.database_url is not None:
+            asyncio.run(_check_database(settings))
+        return create_app(create_container(settings)), settings
+
+    def migrate(self, revision: str, downgrade: bool) -> str:
+        settings = Settings()
+        asyncio.run(wait_for_database(settings.dsn(), settings.start_timeout))
+        migrate(settings.dsn(), revision, downgrade=downgrade)
+        return describe(settings.dsn())
+
+    def create_database(self) -> tuple[str, bool]:
+        settings = Settings()
+        asyncio.run(wait_for_database(settings.dsn(), settings.start_timeout, database=MAINTENANCE_DATABASE))
+        return describe(settings.dsn()), asyncio.run(create_database(settings.dsn()))
+
+
+async def _check_database(settings: Settings) -> None:
+    await wait_for_database(settings.dsn(), settings.start_timeout)
+    if problem := await schema_behind(settings.dsn()):
+        raise ValueError(problem)
 
 
 def main() -> None:
     """The `users-api` command."""
-    build_cli(serve_target)()
+    build_cli(Operations())()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""The `users-api` command. The composition root hands in how to build the app, so this module
-never imports it."""
+"""The `users-api` command. The composition root hands in what each command does (`Operations`),
+so this module never imports it."""
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from importlib import metadata
 from types import FrameType
@@ -12,6 +13,8 @@ from typing import Annotated, Any, Protocol
 
 import typer
 import uvicorn
+
+from domain.errors import StorageUnavailable
 
 
 class ServeSettings(Protocol):
@@ -27,6 +30,17 @@ class ServeSettings(Protocol):
     def shutdown_timeout(self) -> int: ...
 
 
+class Operations(Protocol):
+    def serve_target(self, **overrides: Any) -> tuple[Any, ServeSettings]:
+        """The app and its settings, once storage answers; raises StorageUnavailable if it does not."""
+
+    def migrate(self, revision: str, downgrade: bool) -> str:
+        """Migrates the configured database; returns which database (without its password)."""
+
+    def create_database(self) -> tuple[str, bool]:
+        """Creates the configured database if it is missing; returns which, and whether it did."""
+
+
 class LogLevel(StrEnum):
     CRITICAL = "critical"
     ERROR = "error"
@@ -35,7 +49,7 @@ class LogLevel(StrEnum):
     DEBUG = "debug"
 
 
-def build_cli(serve_target: Callable[..., tuple[Any, ServeSettings]]) -> typer.Typer:
+def build_cli(operations: Operations) -> typer.Typer:
     cli = typer.Typer(help="users-api: a users service.", no_args_is_help=True, add_completion=False)
 
     @cli.command()
@@ -50,8 +64,9 @@ def build_cli(serve_target: Callable[..., tuple[Any, ServeSettings]]) -> typer.T
             LogLevel | None, typer.Option(help="[env USERS_LOG_LEVEL, default info]")
         ] = None,
     ) -> None:
-        """Serve the HTTP API until SIGTERM or Ctrl-C."""
-        app, settings = serve_target(host=host, port=port, log_level=log_level)
+        """Serve the HTTP API until SIGTERM or Ctrl-C (after waiting USERS_START_TIMEOUT for the database)."""
+        with _refusals():
+            app, settings = operations.serve_target(host=host, port=port, log_level=log_level)
         base = f"http://{settings.host}:{settings.port}"
         typer.echo(f"users-api: API at {base}/api/v1/users, docs at {base}/docs, storage: {settings.storage}")
         # Uvicorn drains requests on SIGTERM, then restores this handler and raises the signal again:
@@ -67,11 +82,39 @@ def build_cli(serve_target: Callable[..., tuple[Any, ServeSettings]]) -> typer.T
         )
 
     @cli.command()
+    def migrate(
+        revision: Annotated[str, typer.Option(help="Alembic revision to reach")] = "head",
+        downgrade: Annotated[bool, typer.Option("--downgrade", help="go down to REVISION")] = False,
+    ) -> None:
+        """Bring the database named by USERS_DATABASE_URL to a schema revision (default: the latest)."""
+        with _refusals():
+            database = operations.migrate(revision, downgrade)
+        typer.echo(f"users-api: {database} is at revision {revision}")
+
+    @cli.command("create-db")
+    def create_db() -> None:
+        """Create the database named by USERS_DATABASE_URL if it does not exist."""
+        with _refusals():
+            database, created = operations.create_database()
+        typer.echo(f"users-api: {database} {'created' if created else 'exists already'}")
+
+    @cli.command()
     def version() -> None:
         """Print the version."""
         typer.echo(metadata.version("users-api"))
 
     return cli
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Storage that does not answer, and settings that are wrong: one clear line and status 1.
+    Neither message carries a password (see Settings and `describe`)."""
+    try:
+        yield
+    except (StorageUnavailable, ValueError) as error:
+        typer.echo(f"users-api: {error}", err=True)
+        raise typer.Exit(1) from error
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

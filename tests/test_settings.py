@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bootstrap import Settings, serve_target
+from bootstrap import Operations, Settings
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def test_command_line_options_override_the_environment_and_unset_ones_do_not(
     monkeypatch.setenv("USERS_PORT", "9002")
     monkeypatch.setenv("USERS_HOST", "0.0.0.0")
 
-    app, settings = serve_target(host="127.0.0.2", port=None, log_level=None)
+    app, settings = Operations().serve_target(host="127.0.0.2", port=None, log_level=None)
 
     assert (settings.host, settings.port) == ("127.0.0.2", 9002)
     assert app.title == "users-api"

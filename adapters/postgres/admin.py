@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from adapters.postgres.errors import storage_errors
 
@@ -41,11 +42,38 @@ def migrate(dsn: str, revision: str = "head", *, downgrade: bool = False) -> Non
         command.upgrade(alembic_config(dsn), revision)
 
 
+async def schema_behind(dsn: str) -> str | None:
+    """Why the schema cannot serve this code (not migrated, or behind), or None when it can.
+    A revision this code does not know is newer, from a later release: that one serves."""
+    script = ScriptDirectory.from_config(alembic_config(dsn))
+    head = script.get_current_head()
+    with storage_errors():
+        connection = await asyncpg.connect(dsn)
+        try:
+            current = await connection.fetchval("SELECT version_num FROM alembic_version")
+        except asyncpg.UndefinedTableError:
+            current = None
+        finally:
+            await connection.close()
+    known = {revision.revision for revision in script.walk_revisions()}
+    if current is None:
+        return f"the database has no schema yet (run `users-api migrate`; this code needs {head})"
+    if current != head and current in known:
+        return f"the schema is at {current}, this code needs {head} (run `users-api migrate`)"
+    return None
+
+
 def alembic_config(dsn: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["dsn"] = dsn
     return config
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    """The same URL for SQLAlchemy, on its asyncpg dialect (Alembic runs through SQLAlchemy)."""
+    scheme, rest = dsn.split("://", 1)
+    return f"postgresql+asyncpg://{rest}" if scheme in ("postgres", "postgresql") else dsn
 
 
 def database_name(dsn: str) -> str:

@@ -70,26 +70,29 @@ async def open_pool(dsn: str, options: PoolOptions) -> AsyncIterator[Pool]:
         yield pool
 
 
-async def wait_for_database(dsn: str, within: float) -> None:
+async def wait_for_database(dsn: str, within: float, *, database: str | None = None) -> None:
     """Returns once a connection opens; retries what may pass (refused, starting up, too many
     connections) until `within` seconds have gone, then raises StorageUnavailable saying why.
     Anything else (a wrong password, a missing database) raises at once."""
     deadline = time.monotonic() + within
+    where = describe(dsn) if database is None else f"{describe(dsn)} (database {database})"
     while True:
         remaining = deadline - time.monotonic()
         try:
             with storage_errors():
-                connection = await asyncpg.connect(dsn, timeout=max(remaining, 0.1))
+                connection = await asyncpg.connect(dsn, timeout=max(remaining, 0.1), database=database)
             await connection.close()
             return
         except StorageUnavailable as error:
             if time.monotonic() + 0.5 > deadline:
                 raise StorageUnavailable(
-                    f"{describe(dsn)} did not answer within {within:g} s ({_reason(error)})"
+                    f"{where} did not answer within {within:g} s ({_reason(error)})"
                 ) from error
             await asyncio.sleep(0.5)
+        except asyncpg.InvalidCatalogNameError as error:
+            raise StorageUnavailable(f"{where} refused: {error} (`users-api create-db` makes it)") from error
         except (asyncpg.PostgresError, OSError, ValueError) as error:
-            raise StorageUnavailable(f"{describe(dsn)} refused: {_reason(error)}") from error
+            raise StorageUnavailable(f"{where} refused: {_reason(error)}") from error
 
 
 def describe(dsn: str) -> str:

@@ -10,12 +10,8 @@ from alembic import context
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters.postgres.admin import sqlalchemy_url
 from adapters.postgres.tables import metadata
-
-
-def sqlalchemy_url(dsn: str) -> str:
-    scheme, rest = dsn.split("://", 1)
-    return f"postgresql+asyncpg://{rest}" if scheme in ("postgres", "postgresql") else dsn
 
 
 def run(connection: Connection) -> None:
