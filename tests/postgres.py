@@ -46,16 +46,26 @@ async def execute(url: str, *statements: str) -> None:
         await connection.close()
 
 
-def create_test_database(prefix: str = "users_test") -> str:
-    """A new, empty database on the test server; skips (or fails, in CI) when there is none."""
-    name = f"{prefix}_{uuid4().hex[:12]}"
+def require_server() -> None:
+    """Skips the test (or fails it, in CI) when the test server does not answer."""
     try:
-        asyncio.run(execute(SERVER_URL, f"CREATE DATABASE {quote_identifier(name)}"))
+        asyncio.run(execute(SERVER_URL, "SELECT 1"))
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
         reason = f"no PostgreSQL at {describe(SERVER_URL)} ({type(error).__name__}: {error})"
         if REQUIRED:
             pytest.fail(f"{reason}, and USERS_TEST_REQUIRE_POSTGRES=1 requires one")
         pytest.skip(f"{reason}; set USERS_TEST_POSTGRES_URL to run the PostgreSQL tests")
+
+
+def new_database_name(prefix: str = "users_test") -> str:
+    return f"{prefix}_{uuid4().hex[:12]}"
+
+
+def create_test_database() -> str:
+    """A new, empty database on the test server."""
+    require_server()
+    name = new_database_name()
+    asyncio.run(execute(SERVER_URL, f"CREATE DATABASE {quote_identifier(name)}"))
     return with_database(SERVER_URL, name)
 
 

@@ -84,11 +84,12 @@ async def wait_for_database(dsn: str, within: float, *, database: str | None = N
             await connection.close()
             return
         except StorageUnavailable as error:
-            if time.monotonic() + 0.5 > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise StorageUnavailable(
                     f"{where} did not answer within {within:g} s ({_reason(error)})"
                 ) from error
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(min(0.5, remaining))
         except asyncpg.InvalidCatalogNameError as error:
             raise StorageUnavailable(f"{where} refused: {error} (`users-api create-db` makes it)") from error
         except (asyncpg.PostgresError, OSError, ValueError) as error:

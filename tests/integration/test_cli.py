@@ -1,0 +1,101 @@
+"""The operator's commands, in-process: what they do to the server, and what they say."""
+
+import asyncio
+import os
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from typer.testing import CliRunner
+
+from bootstrap import Operations
+from entrypoints.cli import build_cli
+from tests.postgres import (
+    SERVER_URL,
+    drop_test_database,
+    new_database_name,
+    require_server,
+    with_database,
+)
+
+pytestmark = pytest.mark.postgres
+
+cli = build_cli(Operations())
+
+
+@pytest.fixture(autouse=True)
+def no_settings_of_the_developer(monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]) -> None:
+    for name in [name for name in os.environ if name.startswith("USERS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env
+
+
+def database_exists(name: str) -> bool:
+    async def query() -> bool:
+        connection = await asyncpg.connect(SERVER_URL)
+        try:
+            return bool(await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+        finally:
+            await connection.close()
+
+    return asyncio.run(query())
+
+
+def test_create_db_makes_a_database_whose_name_needs_quoting_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_server()
+    name = new_database_name('users "odd"; DROP DATABASE postgres; --')
+    url = with_database(SERVER_URL, name.replace('"', "%22").replace(" ", "%20").replace(";", "%3B"))
+    monkeypatch.setenv("USERS_DATABASE_URL", url)
+    try:
+        first = CliRunner().invoke(cli, ["create-db"])
+        second = CliRunner().invoke(cli, ["create-db"])
+
+        assert first.exit_code == 0, first.output
+        assert first.output.endswith(" created\n")
+        assert second.exit_code == 0
+        assert second.output.endswith(" exists already\n")
+        assert database_exists(name)
+        assert database_exists("postgres")
+    finally:
+        drop_test_database(url)
+
+
+def test_serve_gives_up_on_an_unreachable_database_with_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("USERS_DATABASE_URL", "postgresql://app:hunter2@127.0.0.1:1/users")
+    monkeypatch.setenv("USERS_START_TIMEOUT", "1")
+
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["serve"])
+    elapsed = time.monotonic() - started
+
+    assert result.exit_code == 1
+    assert result.output.startswith("users-api: postgresql://app@127.0.0.1:1/users did not answer within 1 s")
+    assert "hunter2" not in result.output
+    assert 0.9 < elapsed < 5
+
+
+def test_serve_refuses_an_unknown_role_at_once_without_showing_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    require_server()
+    role = new_database_name("users_nobody")  # the test server trusts any password, not any role
+    server = urlsplit(SERVER_URL)
+    netloc = f"{role}:hunter2@{server.hostname}:{server.port or 5432}"
+    monkeypatch.setenv("USERS_DATABASE_URL", urlunsplit(server._replace(netloc=netloc)))
+    monkeypatch.setenv("USERS_START_TIMEOUT", "30")
+
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["serve"])
+
+    assert result.exit_code == 1
+    assert f'refused: InvalidAuthorizationSpecificationError: role "{role}" does not exist' in result.output
+    assert "hunter2" not in result.output
+    assert time.monotonic() - started < 5, "not a failure that waiting can mend"
+
+
+def test_migrate_without_a_database_url_says_what_is_missing() -> None:
+    result = CliRunner().invoke(cli, ["migrate"])
+    assert (result.exit_code, result.output) == (1, "users-api: USERS_DATABASE_URL is not set\n")
