@@ -106,18 +106,26 @@ async def test_keyset_pages_follow_the_sort_with_the_id_breaking_ties(
     assert last == []
 
 
+@pytest.mark.parametrize("sort", list(Sort))
 async def test_a_keyset_page_is_stable_while_rows_are_inserted_before_and_after_it(
-    repository: UserRepository,
+    repository: UserRepository, sort: Sort
 ) -> None:
     await repository.add_many([a_user(f"user{i:02}", seconds=i) for i in range(10)])
-    first = await repository.list(PageQuery(Sort.CREATED_AT, EVERYONE, limit=5))
-    await repository.add_many([a_user("early", seconds=-1), a_user("late", seconds=99)])
-
-    rest = await repository.list(
-        PageQuery(Sort.CREATED_AT, EVERYONE, limit=10, after=Keyset.of(first[-1], Sort.CREATED_AT))
+    first = await repository.list(PageQuery(sort, EVERYONE, limit=5))
+    # "aaa" comes first and "zzz" last in every ascending sort, by time, name and email alike.
+    early, late = a_user("aaa", seconds=-1), a_user("zzz", seconds=99)
+    rest, _ = await asyncio.gather(
+        repository.list(PageQuery(sort, EVERYONE, limit=10, after=Keyset.of(first[-1], sort))),
+        repository.add_many([early, late]),
     )
+    rest_after = await repository.list(PageQuery(sort, EVERYONE, limit=10, after=Keyset.of(first[-1], sort)))
 
-    assert [user.profile.username for user in rest] == [f"user{i:02}" for i in range(5, 10)] + ["late"]
+    old = [f"user{i:02}" for i in range(10)][:: -1 if sort.descending else 1]
+    new_past_the_cursor = "aaa" if sort.descending else "zzz"
+    assert [user.profile.username for user in first] == old[:5]
+    # Read alongside the inserts: the old rows past the cursor, and the new one only if it was in time.
+    assert [user.profile.username for user in rest] in (old[5:], [*old[5:], new_past_the_cursor])
+    assert [user.profile.username for user in rest_after] == [*old[5:], new_past_the_cursor]
 
 
 async def test_filters_and_search_use_the_canonical_keys(repository: UserRepository) -> None:
