@@ -17,8 +17,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) ## in-process figures for the in-memory adapter (the HTTP suite comes later)
+bench: $(STAMP) ## in-process figures for both adapters (PostgreSQL: the local server, or USERS_BENCH_POSTGRES_URL)
 	$(BIN)/python -m bench.memory_adapter
+	$(BIN)/python -m bench.postgres_adapter
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
