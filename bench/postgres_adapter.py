@@ -58,7 +58,9 @@ async def median_ms(operation: Callable[[], Awaitable[object]]) -> float:
 
 async def bench(url: str) -> None:
     new_id = Uuid7Ids()
-    async with open_pool(url, PoolOptions(min_size=2, max_size=4, statement_timeout=600, command_timeout=600)) as pool:
+    async with open_pool(
+        url, PoolOptions(min_size=2, max_size=4, statement_timeout=600, command_timeout=600)
+    ) as pool:
         repository = PostgresUserRepository(pool, acquire_timeout=10)
 
         async def executemany(users: list[User]) -> None:
