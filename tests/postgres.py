@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from adapters.postgres import describe, migrate
-from adapters.postgres.admin import quote_identifier
+from adapters.postgres.admin import database_name, quote_identifier
 
 SERVER_URL = os.environ.get("USERS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRED = os.environ.get("USERS_TEST_REQUIRE_POSTGRES") == "1"
@@ -70,7 +70,7 @@ def create_test_database() -> str:
 
 
 def drop_test_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
+    name = database_name(url)  # unquoted, as create-db reads it
     asyncio.run(execute(SERVER_URL, f"DROP DATABASE IF EXISTS {quote_identifier(name)} WITH (FORCE)"))
 
 

@@ -59,6 +59,7 @@ def test_create_db_makes_a_database_whose_name_needs_quoting_once(monkeypatch: p
         assert database_exists("postgres")
     finally:
         drop_test_database(url)
+    assert not database_exists(name)
 
 
 def test_serve_gives_up_on_an_unreachable_database_with_one_clear_line(
