@@ -156,14 +156,16 @@ class Operations:
 
     def migrate(self, revision: str, downgrade: bool) -> str:
         settings = Settings()
-        asyncio.run(wait_for_database(settings.dsn(), settings.start_timeout))
-        migrate(settings.dsn(), revision, downgrade=downgrade)
-        return describe(settings.dsn())
+        dsn = settings.dsn()
+        asyncio.run(wait_for_database(dsn, settings.start_timeout))
+        migrate(dsn, revision, downgrade=downgrade)
+        return describe(dsn)
 
     def create_database(self) -> tuple[str, bool]:
         settings = Settings()
-        asyncio.run(wait_for_database(settings.dsn(), settings.start_timeout, database=MAINTENANCE_DATABASE))
-        return describe(settings.dsn()), asyncio.run(create_database(settings.dsn()))
+        dsn = settings.dsn()
+        asyncio.run(wait_for_database(dsn, settings.start_timeout, database=MAINTENANCE_DATABASE))
+        return describe(dsn), asyncio.run(create_database(dsn))
 
 
 async def _check_database(settings: Settings) -> None:

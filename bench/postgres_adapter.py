@@ -19,7 +19,7 @@ import asyncpg
 
 from adapters.postgres import PoolOptions, PostgresUserRepository, describe, migrate, open_pool
 from adapters.postgres.admin import quote_identifier
-from adapters.postgres.repository import COLUMNS, Pool, _record
+from adapters.postgres.repository import COLUMNS, Pool, row_of
 from domain.model import Profile, User
 from domain.sources import Uuid7Ids, utc_now
 from domain.use_cases import ListUsers
@@ -65,7 +65,7 @@ async def bench(url: str) -> None:
 
         async def executemany(users: list[User]) -> None:
             async with pool.acquire() as connection, connection.transaction():
-                await connection.executemany(INSERT, [_record(user) for user in users])
+                await connection.executemany(INSERT, [row_of(user) for user in users])
 
         print(f"{'bulk insert, one transaction':34} {'users':>8} {'users/s':>10} {'x executemany':>14}")
         for count in (10_000, 100_000):

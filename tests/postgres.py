@@ -26,6 +26,15 @@ REQUIRED = os.environ.get("USERS_TEST_REQUIRE_POSTGRES") == "1"
 T = TypeVar("T")
 
 
+async def fetchval(url: str, query: str, *arguments: object) -> Any:
+    """One value from one query, on a connection of its own."""
+    connection = await asyncpg.connect(url, timeout=5)
+    try:
+        return await connection.fetchval(query, *arguments)
+    finally:
+        await connection.close()
+
+
 def in_own_thread(function: Callable[..., T], *arguments: Any) -> T:
     """Runs `function` on a thread of its own, where it may start an event loop (asyncio.run) even
     when a test's loop is running on this one. An exception (a skip included) comes back here."""

@@ -82,7 +82,7 @@ class PostgresUserRepository:
         for _ in range(_ATTEMPTS):
             async with self._connection() as connection:
                 try:
-                    status = await connection.execute(_UPDATE, *_record(user), expected_version)
+                    status = await connection.execute(_UPDATE, *row_of(user), expected_version)
                 except asyncpg.UniqueViolationError:
                     await self._raise_conflicts(connection, [user.profile], indexed=False, but=user.id)
                     continue
@@ -108,7 +108,7 @@ class PostgresUserRepository:
         for _ in range(_ATTEMPTS):
             async with self._connection() as connection:
                 if len(users) == 1 and not indexed:
-                    inserted = await connection.execute(_INSERT, *_record(users[0])) == "INSERT 0 1"
+                    inserted = await connection.execute(_INSERT, *row_of(users[0])) == "INSERT 0 1"
                 else:
                     inserted = await _copy(connection, users)
                 if inserted:
@@ -146,7 +146,7 @@ async def _copy(connection: Connection, users: Sequence[User]) -> bool:
     try:
         async with connection.transaction():
             await connection.copy_records_to_table(
-                "users", records=[_record(user) for user in users], columns=COLUMNS
+                "users", records=[row_of(user) for user in users], columns=COLUMNS
             )
     except asyncpg.UniqueViolationError:
         return False
@@ -175,7 +175,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _record(user: User) -> tuple[Any, ...]:
+def row_of(user: User) -> tuple[Any, ...]:
+    """The user as a row of the users table, in the order of COLUMNS."""
     profile = user.profile
     return (
         user.id, profile.username, profile.email, profile.first_name, profile.last_name,

@@ -5,7 +5,6 @@ import os
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from typer.testing import CliRunner
 
@@ -14,6 +13,7 @@ from entrypoints.cli import build_cli
 from tests.postgres import (
     SERVER_URL,
     drop_test_database,
+    fetchval,
     new_database_name,
     require_server,
     with_database,
@@ -32,14 +32,7 @@ def no_settings_of_the_developer(monkeypatch: pytest.MonkeyPatch, tmp_path: os.P
 
 
 def database_exists(name: str) -> bool:
-    async def query() -> bool:
-        connection = await asyncpg.connect(SERVER_URL)
-        try:
-            return bool(await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
-        finally:
-            await connection.close()
-
-    return asyncio.run(query())
+    return bool(asyncio.run(fetchval(SERVER_URL, "SELECT 1 FROM pg_database WHERE datname = $1", name)))
 
 
 def test_create_db_makes_a_database_whose_name_needs_quoting_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,6 @@
 
 import asyncio
 
-import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from adapters.postgres import migrate
 from adapters.postgres.admin import sqlalchemy_url
 from adapters.postgres.tables import metadata
-from tests.postgres import in_own_thread
+from tests.postgres import execute, fetchval, in_own_thread
 
 pytestmark = pytest.mark.postgres
 
@@ -33,12 +32,8 @@ def drift(url: str) -> list[object]:
 
 
 async def tables(url: str) -> set[str]:
-    connection = await asyncpg.connect(url)
-    try:
-        rows = await connection.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-    finally:
-        await connection.close()
-    return {row["tablename"] for row in rows}
+    names = await fetchval(url, "SELECT array_agg(tablename) FROM pg_tables WHERE schemaname = 'public'")
+    return set(names or [])
 
 
 def test_the_migrated_schema_matches_the_tables_exactly(own_database: str) -> None:
@@ -56,16 +51,8 @@ async def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(own_
 
 def test_a_planted_difference_is_seen_as_drift(own_database: str) -> None:
     """The drift check above can fail: an index the tables do not declare is reported."""
-
-    async def plant(statement: str) -> None:
-        connection = await asyncpg.connect(own_database)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(plant("CREATE INDEX users_planted_idx ON users (updated_at)"))
+    asyncio.run(execute(own_database, "CREATE INDEX users_planted_idx ON users (updated_at)"))
     try:
         assert [change[0] for change in in_own_thread(drift, own_database)] == ["remove_index"]  # type: ignore[index]
     finally:
-        asyncio.run(plant("DROP INDEX users_planted_idx"))
+        asyncio.run(execute(own_database, "DROP INDEX users_planted_idx"))

@@ -3,11 +3,11 @@
 import asyncio
 import time
 
-import asyncpg
 import pytest
 
 from tests.api.conftest import API, assert_problem
 from tests.integration.conftest import AppClient
+from tests.postgres import fetchval
 
 pytestmark = pytest.mark.postgres
 
@@ -35,13 +35,9 @@ async def test_fifty_concurrent_creates_of_one_email_give_one_201_and_49_409s(
     for response in responses:
         if response.status_code == 409:
             assert assert_problem(response, 409, "user_conflict")["conflicts"] == [{"field": "email"}]
-    connection = await asyncpg.connect(database_url)
-    try:
-        assert (
-            await connection.fetchval("SELECT count(*) FROM users WHERE email_key = 'same@example.com'") == 1
-        )
-    finally:
-        await connection.close()
+    assert (
+        await fetchval(database_url, "SELECT count(*) FROM users WHERE email_key = 'same@example.com'") == 1
+    )
 
 
 async def test_an_exhausted_pool_answers_503_within_its_acquire_timeout(app_client: AppClient) -> None:
