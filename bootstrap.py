@@ -6,12 +6,12 @@ Nothing is built at import time; `create_container()` and `create_app()` build o
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from dependency_injector import containers, providers
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.memory import InMemoryUserRepository
 from adapters.postgres import (
@@ -22,6 +22,7 @@ from adapters.postgres import (
     migrate,
     new_pool,
     run_pool,
+    usage,
     wait_for_database,
 )
 from adapters.postgres.admin import MAINTENANCE_DATABASE, schema_behind
@@ -29,6 +30,8 @@ from domain.sources import Uuid7Ids, utc_now
 from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
 from entrypoints.cli import build_cli
 from entrypoints.http import create_app
+from entrypoints.http.metrics import Metrics
+from entrypoints.logs import LogFormat
 
 
 class Settings(BaseSettings):
@@ -45,6 +48,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: LogFormat = Field(default="text", description="json: one JSON object per line")
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default=["localhost", "127.0.0.1", "::1"],
+        description="comma-separated Host header values served (`*.example.com`, `*` for any); others: 400",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[], description="comma-separated origins that browsers may call from; none by default"
+    )
     ready_timeout: float = Field(default=1.0, gt=0, description="seconds /health/ready waits for storage")
     shutdown_timeout: int = Field(default=10, gt=0, description="seconds in-flight requests get at stop")
     start_timeout: float = Field(default=10.0, ge=0, description="seconds `serve` waits for the database")
@@ -68,6 +79,13 @@ class Settings(BaseSettings):
         if url is not None and not url.get_secret_value().startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
         return url
+
+    @field_validator("trusted_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return (
+            [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+        )
 
     @model_validator(mode="after")
     def _pool_sizes(self) -> Self:
@@ -100,6 +118,7 @@ class Settings(BaseSettings):
 
 class MemoryStorage(containers.DeclarativeContainer):
     repository = providers.Singleton(InMemoryUserRepository)
+    pool_usage: providers.Object[None] = providers.Object(None)  # no pool, no pool metrics
 
 
 class PostgresStorage(containers.DeclarativeContainer):
@@ -111,16 +130,20 @@ class PostgresStorage(containers.DeclarativeContainer):
     repository = providers.Singleton(
         PostgresUserRepository, pool, acquire_timeout=settings.provided.pool_acquire_timeout
     )
+    pool_usage = providers.Factory(usage, pool)  # read afresh at every scrape
 
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     ready_timeout = settings.provided.ready_timeout
+    trusted_hosts = settings.provided.trusted_hosts
+    cors_origins = settings.provided.cors_origins
     storage = providers.DependenciesContainer()  # MemoryStorage or PostgresStorage: see create_container
 
     clock = providers.Object(utc_now)
     new_id = providers.Singleton(Uuid7Ids)
     repository = storage.repository
+    metrics = providers.Singleton(Metrics, pool_usage=storage.pool_usage.provider)
 
     register_user = providers.Factory(RegisterUser, users=repository, clock=clock, new_id=new_id)
     register_users = providers.Factory(RegisterUsers, users=repository, clock=clock, new_id=new_id)

@@ -15,6 +15,7 @@ import typer
 import uvicorn
 
 from domain.errors import StorageUnavailable
+from entrypoints.logs import LogFormat, log_config
 
 
 class ServeSettings(Protocol):
@@ -24,6 +25,8 @@ class ServeSettings(Protocol):
     def port(self) -> int: ...
     @property
     def log_level(self) -> str: ...
+    @property
+    def log_format(self) -> LogFormat: ...
     @property
     def storage(self) -> str: ...
     @property
@@ -77,6 +80,8 @@ def build_cli(operations: Operations) -> typer.Typer:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config(settings.log_level, settings.log_format),
+            access_log=False,  # the app writes its own line per request, with the route and request id
             timeout_graceful_shutdown=settings.shutdown_timeout,
             server_header=False,
         )

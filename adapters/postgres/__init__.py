@@ -1,11 +1,21 @@
 """The PostgreSQL adapter: asyncpg at run time, SQLAlchemy Core tables and Alembic for the schema."""
 
 from adapters.postgres.admin import create_database, migrate
-from adapters.postgres.pool import PoolOptions, describe, new_pool, open_pool, run_pool, wait_for_database
+from adapters.postgres.pool import (
+    PoolOptions,
+    PoolUsage,
+    describe,
+    new_pool,
+    open_pool,
+    run_pool,
+    usage,
+    wait_for_database,
+)
 from adapters.postgres.repository import PostgresUserRepository
 
 __all__ = [
     "PoolOptions",
+    "PoolUsage",
     "PostgresUserRepository",
     "create_database",
     "describe",
@@ -13,5 +23,6 @@ __all__ = [
     "new_pool",
     "open_pool",
     "run_pool",
+    "usage",
     "wait_for_database",
 ]

@@ -63,6 +63,18 @@ async def run_pool(pool: Pool, close_timeout: float) -> AsyncIterator[Pool]:
             pool.terminate()
 
 
+@dataclass(frozen=True, slots=True)
+class PoolUsage:
+    size: int  # open connections, in use or idle
+    idle: int
+    max_size: int
+
+
+def usage(pool: Pool) -> PoolUsage:
+    """How many connections the pool holds now, for the metrics."""
+    return PoolUsage(size=pool.get_size(), idle=pool.get_idle_size(), max_size=pool.get_max_size())
+
+
 @asynccontextmanager
 async def open_pool(dsn: str, options: PoolOptions) -> AsyncIterator[Pool]:
     """A pool for one `async with` block, for tools and tests."""

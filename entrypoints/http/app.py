@@ -6,11 +6,12 @@ from dependency_injector.containers import Container
 from dependency_injector.ext.starlette import Lifespan
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 
 from domain.errors import DomainError
-from entrypoints.http import health, users
-from entrypoints.http.middleware import BodyLimit, RequestContext
+from entrypoints.http import health, operations, users
+from entrypoints.http.middleware import BodyLimit, RequestContext, TrustedHosts
 from entrypoints.http.openapi import openapi
 from entrypoints.http.problems import domain_error, http_error, validation_error
 
@@ -19,7 +20,7 @@ MAX_BODY_BYTES = 1_048_576
 
 def create_app(container: Container) -> FastAPI:
     """The routes take their use cases from `container` (wired by name); tests override its providers."""
-    container.wire(modules=[users, health])
+    container.wire(modules=[users, health, operations])
     app = FastAPI(
         title="users-api",
         version="1",
@@ -27,13 +28,25 @@ def create_app(container: Container) -> FastAPI:
         lifespan=Lifespan(container),
         redirect_slashes=False,
     )
-    for router in (users.router, health.router):
+    routers = (users.router, health.router, operations.router)
+    for router in routers:
         app.include_router(router)
-    app.state.routes = [*users.router.routes, *health.router.routes]  # for the Allow header of a 405
+    app.state.routes = [route for router in routers for route in router.routes]  # for a 405's Allow
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(RequestContext)  # outermost of ours: every answer above carries the request id
+    if origins := container.cors_origins():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Content-Type", "If-Match", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "Link", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(TrustedHosts, hosts=container.trusted_hosts())
+    # Outermost of ours: every answer above carries the request id, is logged and counted.
+    app.add_middleware(RequestContext, metrics=container.metrics())
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app

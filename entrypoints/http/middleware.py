@@ -1,31 +1,43 @@
-"""ASGI middleware: request ids and the last-resort 500, and the request body limit."""
+"""ASGI middleware: request ids, the request's log line and metrics, the last-resort 500, trusted
+hosts, and the request body limit."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
-from contextvars import ContextVar
+from collections.abc import Collection
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from entrypoints.http.problems import HTTP_KINDS, INTERNAL_ERROR, problem
+from entrypoints.http.metrics import UNMATCHED, Metrics
+from entrypoints.http.problems import HTTP_KINDS, INTERNAL_ERROR, INVALID_HOST, problem
+from entrypoints.logs import request_id
 
 log = logging.getLogger("users_api.http")
-request_id: ContextVar[str] = ContextVar("request_id", default="-")
+access_log = logging.getLogger("users_api.access")
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# An API answers JSON only: nothing to sniff, frame or refer to.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class RequestContext:
-    """Gives every response an X-Request-ID (the client's when sane, else a new one), and turns an
-    unhandled exception into a bare 500 problem, logged with the request id. It sits inside
-    Starlette's ServerErrorMiddleware so that even a 500 carries the id."""
+    """Gives every response an X-Request-ID (the client's when sane, else a new one) and the security
+    headers, writes one log line and the metrics per request, and turns an unhandled exception into
+    a bare 500 problem, logged with the request id. It sits inside Starlette's ServerErrorMiddleware
+    so that even a 500 carries the id."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,24 +46,74 @@ class RequestContext:
         supplied = Headers(scope=scope).get("x-request-id", "")
         current = supplied if _SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
         token = request_id.set(current)
-        started = False
+        began = time.perf_counter()
+        status = 0
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal status
             if message["type"] == "http.response.start":
-                started = True
-                MutableHeaders(scope=message).append("X-Request-ID", current)
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Request-ID", current)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            log.exception("unhandled error in %s %s, request id %s", scope["method"], scope["path"], current)
-            if started:
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if status:
                 raise
             await problem(INTERNAL_ERROR)(scope, receive, send_with_id)
         finally:
+            self._record(scope, status, time.perf_counter() - began)
             request_id.reset(token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", UNMATCHED)
+        method = scope["method"]
+        self.metrics.observe(method, route, status, seconds)
+        access_log.info(
+            "%s %s %s %.1f ms",
+            method,
+            scope["path"],
+            status,
+            seconds * 1000,
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+            },
+        )
+
+
+class TrustedHosts:
+    """Answers 400 `invalid_host` unless the Host header names one of `hosts` (`*.example.com`
+    matches subdomains, `*` anything). Starlette's own TrustedHostMiddleware answers in plain text."""
+
+    def __init__(self, app: ASGIApp, hosts: Collection[str]) -> None:
+        self.app = app
+        self.any = "*" in hosts
+        self.exact = {host.lower() for host in hosts if not host.startswith("*")}
+        self.suffixes = tuple(host[1:].lower() for host in hosts if host.startswith("*."))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.any:
+            host = _hostname(Headers(scope=scope).get("host", ""))
+            if host not in self.exact and not (self.suffixes and host.endswith(self.suffixes)):
+                await problem(INVALID_HOST)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _hostname(host: str) -> str:
+    """`example.com:8000` -> `example.com`; `[::1]:8000` -> `::1`."""
+    host = host.lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 class BodyLimit:

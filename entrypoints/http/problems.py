@@ -36,6 +36,7 @@ class Kind:
 
 VALIDATION_FAILED = Kind(422, "validation_failed", "Invalid request", "Some fields are invalid; see errors.")
 INTERNAL_ERROR = Kind(500, "internal_error", "Internal error", "The request failed; the log has the detail.")
+INVALID_HOST = Kind(400, "invalid_host", "Invalid host", "The Host header names no host this service serves.")
 STORAGE_UNAVAILABLE = Kind(
     503, "storage_unavailable", "Storage unavailable", "The store did not answer; retry after a moment."
 )

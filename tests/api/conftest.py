@@ -26,7 +26,7 @@ async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(container)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client
 
 

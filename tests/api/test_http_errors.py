@@ -8,6 +8,7 @@ from dependency_injector import providers
 
 from bootstrap import Container
 from domain.errors import StorageUnavailable
+from entrypoints.logs import RequestIdFilter
 from tests.api.conftest import API, assert_problem
 
 ONE_MIB = 1_048_576
@@ -110,6 +111,7 @@ async def test_an_unexpected_error_is_a_bare_500_and_the_log_has_the_detail(
         async def __call__(self, *args: object, **kwargs: object) -> None:
             raise RuntimeError("SELECT secret FROM users -- password=hunter2")
 
+    caplog.handler.addFilter(RequestIdFilter())  # as the service's own log handler does
     with container.list_users.override(providers.Object(Broken())), caplog.at_level(logging.ERROR):
         response = await client.get(API, headers={"x-request-id": "req-500"})
 
@@ -117,8 +119,8 @@ async def test_an_unexpected_error_is_a_bare_500_and_the_log_has_the_detail(
     for inside in ("SELECT", "hunter2", "Traceback", "RuntimeError"):
         assert inside not in response.text
     assert response.headers["x-request-id"] == "req-500"
-    logged = [record for record in caplog.records if "req-500" in record.getMessage()]
-    assert logged
+    logged = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert [record.__dict__["request_id"] for record in logged] == ["req-500"]
     assert logged[0].exc_info is not None
     assert body["detail"]
 

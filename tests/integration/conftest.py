@@ -37,7 +37,7 @@ async def app_client(database_url: str) -> AppClient:
         app = create_app(container)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
                 yield container, client
 
     return start

@@ -1,0 +1,72 @@
+"""Prometheus metrics: requests by route template and status, their latency, and the pool's use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+MEDIA_TYPE = CONTENT_TYPE_LATEST
+UNMATCHED = "unmatched"  # the route label of a path no route serves: raw paths would be unbounded
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class PoolUsage(Protocol):
+    @property
+    def size(self) -> int: ...
+    @property
+    def idle(self) -> int: ...
+    @property
+    def max_size(self) -> int: ...
+
+
+class Metrics:
+    """One registry per app, so that several apps in one process (tests) never share counts."""
+
+    def __init__(self, pool_usage: Callable[[], PoolUsage | None]) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "users_api_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "users_api_http_request_duration_seconds",
+            "Time from the request's arrival to the end of its answer",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_PoolCollector(pool_usage))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in _METHODS else "other"
+        self._requests.labels(method, route, str(status)).inc()
+        self._latency.labels(method, route).observe(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _PoolCollector(Collector):
+    def __init__(self, pool_usage: Callable[[], PoolUsage | None]) -> None:
+        self._pool_usage = pool_usage
+
+    def collect(self) -> Iterator[Metric]:
+        usage = self._pool_usage()
+        if usage is None:  # in memory: no pool
+            return
+        connections = GaugeMetricFamily(
+            "users_api_pool_connections", "Open database connections", labels=["state"]
+        )
+        connections.add_metric(["in_use"], usage.size - usage.idle)
+        connections.add_metric(["idle"], usage.idle)
+        yield connections
+        yield GaugeMetricFamily(
+            "users_api_pool_max_connections", "The pool's upper bound", value=usage.max_size
+        )
