@@ -7,6 +7,8 @@ import logging
 from contextvars import ContextVar
 from typing import Any, Literal
 
+from pythonjsonlogger.core import RESERVED_ATTRS
+
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 LogFormat = Literal["text", "json"]
@@ -33,6 +35,7 @@ def log_config(level: str, log_format: LogFormat) -> dict[str, Any]:
                 "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
                 "rename_fields": {"levelname": "level", "name": "logger"},
                 "timestamp": "time",
+                "reserved_attrs": [*RESERVED_ATTRS, "color_message"],  # uvicorn's copy with ANSI colours
             },
         },
         "handlers": {

@@ -3,6 +3,7 @@ hosts, and the request body limit."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -14,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.http.metrics import UNMATCHED, Metrics
-from entrypoints.http.problems import HTTP_KINDS, INTERNAL_ERROR, INVALID_HOST, problem
+from entrypoints.http.problems import HTTP_KINDS, INTERNAL_ERROR, INVALID_HOST, SHUTTING_DOWN, problem
 from entrypoints.logs import request_id
 
 log = logging.getLogger("users_api.http")
@@ -66,6 +67,14 @@ class RequestContext:
             if status:
                 raise
             await problem(INTERNAL_ERROR)(scope, receive, send_with_id)
+        except asyncio.CancelledError:
+            # Uvicorn cancels the requests that outlive the grace period at shutdown. Their writes
+            # are rolled back with their transaction; the client is told to retry, and the request
+            # ends here, answered, instead of as an "Exception in ASGI application" and a plain 500.
+            log.warning("cut off at shutdown: %s %s", scope["method"], scope["path"])
+            if status:
+                raise
+            await problem(SHUTTING_DOWN)(scope, receive, send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - began)
             request_id.reset(token)

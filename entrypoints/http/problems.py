@@ -36,6 +36,9 @@ class Kind:
 
 VALIDATION_FAILED = Kind(422, "validation_failed", "Invalid request", "Some fields are invalid; see errors.")
 INTERNAL_ERROR = Kind(500, "internal_error", "Internal error", "The request failed; the log has the detail.")
+SHUTTING_DOWN = Kind(
+    503, "shutting_down", "Shutting down", "The service stopped before it could finish; retry the request."
+)
 INVALID_HOST = Kind(400, "invalid_host", "Invalid host", "The Host header names no host this service serves.")
 STORAGE_UNAVAILABLE = Kind(
     503, "storage_unavailable", "Storage unavailable", "The store did not answer; retry after a moment."

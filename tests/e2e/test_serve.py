@@ -1,12 +1,6 @@
 """`users-api` as a real process: a client session, then SIGTERM and a clean exit; on PostgreSQL,
 `create-db` and `migrate` first, on a database made for the test."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,30 +8,10 @@ import httpx
 import pytest
 
 from adapters.postgres import describe
+from tests.e2e.service import Service, environment, users_api
 from tests.postgres import SERVER_URL, drop_test_database, new_database_name, require_server, with_database
 
 pytestmark = pytest.mark.e2e
-
-COMMAND = Path(sys.executable).with_name("users-api")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any USERS_ setting of the developer's, plus `settings`."""
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("USERS_")}
-    return clean | {f"USERS_{name.upper()}": value for name, value in settings.items()}
-
-
-def users_api(*arguments: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(COMMAND), *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 @pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -64,37 +38,14 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str
 
 
 @pytest.fixture
-def server(tmp_path: Path, storage: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(COMMAND), "serve", "--port", str(port), "--log-level", "info"],
-        cwd=tmp_path,  # no .env there
-        env=storage,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"the server did not start:\n{process.communicate()[0]}")
-    yield process, base
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+def server(tmp_path: Path, storage: dict[str, str]) -> Iterator[Service]:
+    service = Service.start(tmp_path, storage, "--log-level", "info")
+    yield service
+    service.kill()
 
 
-def test_a_client_session_then_sigterm_exits_cleanly(
-    server: tuple[subprocess.Popen[str], str], storage: dict[str, str]
-) -> None:
-    process, base = server
+def test_a_client_session_then_sigterm_exits_cleanly(server: Service, storage: dict[str, str]) -> None:
+    base = server.base
     with httpx.Client(base_url=base, timeout=5) as client:
         created = client.post("/api/v1/users", json={"username": "ada", "email": "ada@example.com"})
         assert created.status_code == 201
@@ -108,10 +59,11 @@ def test_a_client_session_then_sigterm_exits_cleanly(
         assert client.get("/health/ready").status_code == 200
         assert "server" not in created.headers
 
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=15)
+    server.terminate()
+    status = server.wait(timeout=15)
+    output = server.output()
 
-    assert process.returncode == 0, output
+    assert status == 0, output
     kind = "postgres" if "USERS_DATABASE_URL" in storage else "memory"
     assert f"API at {base}/api/v1/users, docs at {base}/docs, storage: {kind}" in output
     assert "Application shutdown complete" in output

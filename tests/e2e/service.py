@@ -1,0 +1,82 @@
+"""`users-api serve` as a real process: started on a free port, its output in a file (a pipe left
+unread would block a server logging at debug level), stopped by a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+COMMAND = Path(sys.executable).with_name("users-api")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def environment(**settings: str) -> dict[str, str]:
+    """This process's environment without any USERS_ setting of the developer's, plus `settings`."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("USERS_")}
+    return clean | {f"USERS_{name.upper()}": value for name, value in settings.items()}
+
+
+def users_api(*arguments: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(COMMAND), *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@dataclass
+class Service:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    @classmethod
+    def start(cls, workdir: Path, env: dict[str, str], *options: str) -> Service:
+        """Serves from `workdir` (no .env there) and returns once /health/live answers."""
+        port = free_port()
+        log = workdir / f"serve-{port}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [str(COMMAND), "serve", "--port", str(port), *options],
+                cwd=workdir,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        service = cls(process, f"http://127.0.0.1:{port}", log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"{service.base}/health/live", timeout=1).status_code == 200:
+                    return service
+            except httpx.TransportError:
+                time.sleep(0.1)
+        service.kill()
+        pytest.fail(f"the server did not start:\n{service.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def terminate(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
