@@ -91,3 +91,17 @@ def migrated_test_database() -> str:
 
 async def empty(url: str) -> None:
     await execute(url, "TRUNCATE users")
+
+
+async def waiting_on_a_lock(url: str, application_name: str, count: int) -> None:
+    """Returns once `count` statements of `application_name` wait on a lock; fails after 5 s."""
+    for _ in range(100):
+        waiting = await fetchval(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+            application_name,
+        )
+        if waiting == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{waiting} of {count} statements reached the lock")

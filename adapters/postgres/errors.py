@@ -26,6 +26,10 @@ def storage_errors() -> Iterator[None]:
         if (error.sqlstate or "")[:2] in _UNAVAILABLE_CLASSES:
             raise StorageUnavailable(type(error).__name__) from error
         raise
+    except asyncpg.InternalClientError as error:
+        # A connection that the server cut in mid-operation can leave asyncpg's protocol in a state
+        # it reports this way ("cannot switch to state N", asyncpg issue 784): lost, like the rest.
+        raise StorageUnavailable(type(error).__name__) from error
     except asyncpg.InterfaceError as error:
         # The connection or the pool went away under the operation; asyncpg says so only in words.
         # Other interface errors are misuse, a bug, and go up.

@@ -34,6 +34,7 @@ class PoolOptions:
 def new_pool(dsn: str, options: PoolOptions) -> Pool:
     """A pool not yet connected. asyncpg binds it to the running event loop, so make it inside one;
     `run_pool` connects it."""
+    log.debug("pool of %d to %d connections to %s", options.min_size, options.max_size, describe(dsn))
     return asyncpg.create_pool(
         dsn,
         min_size=options.min_size,
@@ -97,6 +98,7 @@ async def wait_for_database(dsn: str, within: float, *, database: str | None = N
             return
         except StorageUnavailable as error:
             remaining = deadline - time.monotonic()
+            log.debug("%s is not answering yet (%s)", where, _reason(error))
             if remaining <= 0:
                 raise StorageUnavailable(
                     f"{where} did not answer within {within:g} s ({_reason(error)})"

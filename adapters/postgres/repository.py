@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
@@ -14,6 +15,8 @@ from adapters.postgres.errors import storage_errors
 from domain.errors import StorageUnavailable, UserConflict
 from domain.listing import PageQuery, UserFilter
 from domain.model import Profile, User, find_conflicts
+
+log = logging.getLogger(__name__)
 
 COLUMNS = (
     "id", "username", "email", "first_name", "last_name",
@@ -137,8 +140,17 @@ class PostgresUserRepository:
     async def _connection(self) -> AsyncIterator[Connection]:
         """A pooled connection within the acquire timeout; driver failures become StorageUnavailable."""
         with storage_errors():
-            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+            connection = await self._pool.acquire(timeout=self._acquire_timeout)
+        try:
+            with storage_errors():
                 yield connection
+        finally:
+            try:
+                await self._pool.release(connection)
+            except Exception as error:
+                # A connection killed just after its last statement fails its reset, and the pool
+                # drops it. The operation's own outcome (a committed write included) stands.
+                log.warning("dropped a connection that failed its reset: %s", type(error).__name__)
 
 
 async def _copy(connection: Connection, users: Sequence[User]) -> bool:

@@ -12,17 +12,11 @@ import httpx
 import pytest
 
 from tests.e2e.service import Service, environment
-from tests.postgres import empty, fetchval
+from tests.postgres import fetchval, waiting_on_a_lock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 API = "/api/v1/users"
-
-
-@pytest.fixture
-async def database(served_database: str) -> str:
-    await empty(served_database)
-    return served_database
 
 
 @pytest.fixture
@@ -38,19 +32,6 @@ async def locked_table(database: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-async def waiting_on_the_lock(database: str, application_name: str, count: int) -> None:
-    for _ in range(100):
-        waiting = await fetchval(
-            database,
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-            application_name,
-        )
-        if waiting == count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{waiting} of {count} requests reached the lock")
-
-
 def user(name: str) -> dict[str, str]:
     return {"username": name, "email": f"{name}@example.com"}
 
@@ -63,7 +44,7 @@ async def test_sigterm_drains_requests_in_flight_refuses_new_ones_and_exits_clea
     async with httpx.AsyncClient(base_url=service.base, timeout=15) as client:
         single = [asyncio.create_task(client.post(API, json=user(f"single{n}"))) for n in range(5)]
         bulk = asyncio.create_task(client.post(f"{API}/bulk", json=[user(f"bulk{n}") for n in range(200)]))
-        await waiting_on_the_lock(database, "drain-test", 6)
+        await waiting_on_a_lock(database, "drain-test", 6)
 
         service.terminate()
         await asyncio.sleep(0.5)
@@ -100,7 +81,7 @@ async def test_a_request_that_outlives_the_grace_period_is_cut_off_and_writes_no
     service = await asyncio.to_thread(Service.start, tmp_path, env)
     async with httpx.AsyncClient(base_url=service.base, timeout=15) as client:
         bulk = asyncio.create_task(client.post(f"{API}/bulk", json=[user(f"late{n}") for n in range(200)]))
-        await waiting_on_the_lock(database, "grace-test", 1)
+        await waiting_on_a_lock(database, "grace-test", 1)
         terminated = time.monotonic()
         service.terminate()
         status = await asyncio.to_thread(service.wait, 10)  # with the lock still held

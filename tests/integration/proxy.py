@@ -13,6 +13,7 @@ class Proxy:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._pipes: set[asyncio.Task[None]] = set()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]
@@ -23,25 +24,35 @@ class Proxy:
 
     async def cut(self) -> None:
         """Refuses new connections and drops every open one, as a dead network path would."""
+        if self._server is not None:
+            self._server.close()
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        for pipe in list(self._pipes):
+            pipe.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
         if self._server is not None:
-            self._server.close()
             await self._server.wait_closed()
             self._server = None
 
     async def _pipe(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        pipe = asyncio.current_task()
+        assert pipe is not None
+        self._pipes.add(pipe)
+        self._writers.add(client_writer)
         try:
             server_reader, server_writer = await asyncio.open_connection(*self._target)
-        except OSError:
-            client_writer.transport.abort()
-            return
-        self._writers |= {client_writer, server_writer}
-        await asyncio.gather(
-            _copy(client_reader, server_writer), _copy(server_reader, client_writer), return_exceptions=True
-        )
-        self._writers -= {client_writer, server_writer}
+            self._writers.add(server_writer)
+            await asyncio.gather(
+                _copy(client_reader, server_writer),
+                _copy(server_reader, client_writer),
+                return_exceptions=True,
+            )
+        except (OSError, asyncio.CancelledError):
+            client_writer.transport.abort()  # cut: the pipe ends here, quietly
+        finally:
+            self._pipes.discard(pipe)
 
 
 async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -3,11 +3,13 @@
 import asyncio
 import time
 
+import asyncpg
+import httpx
 import pytest
 
 from tests.api.conftest import API, assert_problem
 from tests.integration.conftest import AppClient
-from tests.postgres import fetchval
+from tests.postgres import fetchval, waiting_on_a_lock
 
 pytestmark = pytest.mark.postgres
 
@@ -57,3 +59,37 @@ async def test_an_exhausted_pool_answers_503_within_its_acquire_timeout(app_clie
         assert (
             await client.post(API, json={"username": "ada", "email": "ada@example.com"})
         ).status_code == 201
+
+
+async def test_under_overload_the_excess_gets_a_fast_503_and_service_resumes_when_load_drops(
+    app_client: AppClient, database_url: str
+) -> None:
+    settings = {"pool_max_size": 2, "pool_acquire_timeout": 0.5, "application_name": "overload-test"}
+    async with app_client(**settings) as (_, client):
+        blocker = await asyncpg.connect(database_url)
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")  # holds both connections
+
+        async def create(n: int) -> tuple[httpx.Response, float]:
+            started = time.monotonic()
+            response = await client.post(API, json={"username": f"user{n}", "email": f"user{n}@example.com"})
+            return response, time.monotonic() - started
+
+        held = [asyncio.create_task(create(n)) for n in range(2)]
+        await waiting_on_a_lock(database_url, "overload-test", 2)
+        excess = await asyncio.gather(*(create(n) for n in range(2, 12)))
+        await transaction.rollback()
+        await blocker.close()
+        finished = await asyncio.gather(*held)
+        after = [(await create(n))[0] for n in range(12, 32)]
+        ready = await client.get("/health/ready")
+
+    for response, elapsed in excess:
+        assert_problem(response, 503, "storage_unavailable")
+        assert response.headers["retry-after"] == "1"
+        assert elapsed < 0.5 + 0.5, f"an excess request waited {elapsed:.2f} s for its 503"
+    assert [response.status_code for response, _ in finished] == [201, 201]
+    assert [response.status_code for response in after] == [201] * 20
+    assert ready.status_code == 200
+    assert await fetchval(database_url, "SELECT count(*) FROM users") == 22
