@@ -4,13 +4,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test fuzz lint format bench clean
 
 run: $(STAMP) ## serve the API (in memory unless USERS_* settings say otherwise)
 	$(BIN)/users-api serve
 
 test: $(STAMP) lint ## lint, type-check, then every test
 	$(BIN)/pytest
+
+fuzz: $(STAMP) ## schemathesis, 10x longer than in `make test`, on a random seed (printed)
+	USERS_TEST_FUZZ_EXAMPLES=$${USERS_TEST_FUZZ_EXAMPLES:-250} USERS_TEST_FUZZ_SEED=$${USERS_TEST_FUZZ_SEED:-random} \
+		$(BIN)/pytest -m fuzz -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -15,8 +15,12 @@ from domain.errors import Conflict, FieldError, InvalidInput
 USERNAME_MIN, USERNAME_MAX = 3, 32
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,30}[A-Za-z0-9]$"
 EMAIL_MAX = 254
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
 NAME_MAX = 100
+# Cc, the control characters; with lone surrogates, what `unprintable` refuses in every field.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+_TRIMMED = rf"[^\S{_CONTROL}]*"  # leading or trailing spaces, which are trimmed
+EMAIL_PATTERN = rf"^{_TRIMMED}[^@\s{_CONTROL}]+@[^@\s.{_CONTROL}]+(\.[^@\s.{_CONTROL}]+)+{_TRIMMED}$"
+PRINTABLE_PATTERN = rf"^[^{_CONTROL}]*$"
 PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
 
 Draft = Mapping[str, str | None]
@@ -80,7 +84,7 @@ class Profile:
             fail("email", "must not be null")
         elif unprintable(email):
             fail("email", "must not contain control characters")
-        elif len(email := email.strip()) > EMAIL_MAX:
+        elif len(email) > EMAIL_MAX:
             fail("email", f"must be at most {EMAIL_MAX} characters")
         elif not _EMAIL.fullmatch(email):
             fail("email", "must be one local part, one @ and a domain with a dot, without spaces")
@@ -90,7 +94,7 @@ class Profile:
             raise InvalidInput(errors)
         assert username is not None  # every None was an error above
         assert email is not None
-        return cls(username, email, first_name, last_name)
+        return cls(username, email.strip(), first_name, last_name)
 
     def fields(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in PROFILE_FIELDS}
@@ -119,9 +123,9 @@ def _name(field: str, value: str | None, fail: Callable[[str, str], None]) -> st
         return None
     if unprintable(value):
         fail(field, "must not contain control characters")
-    elif len(value := value.strip()) > NAME_MAX:
+    elif len(value) > NAME_MAX:
         fail(field, f"must be at most {NAME_MAX} characters")
-    return value or None
+    return value.strip() or None
 
 
 def find_conflicts(

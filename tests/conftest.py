@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests.postgres import drop_test_database, in_own_thread, migrated_test_database
 
@@ -11,3 +12,7 @@ def database_url() -> Iterator[str]:
     url = in_own_thread(migrated_test_database)
     yield url
     in_own_thread(drop_test_database, url)
+
+
+# Fixed seeds: a red build replays the same way.
+settings.register_profile("default", derandomize=True, deadline=None, print_blob=True)

@@ -26,9 +26,9 @@ class ChangeUser:
             user = await self._users.get(user_id)
             if user is None:
                 raise UserNotFound(user_id)
+            profile = Profile.parse({**user.profile.fields(), **changes})  # invalid input: 422 before 412
             if expected_versions is not None and user.version not in expected_versions:
                 raise VersionMismatch(user_id)
-            profile = Profile.parse({**user.profile.fields(), **changes})
             if profile == user.profile:
                 return user
             changed = user.changed(profile, self._clock())

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends
 
 from domain.errors import StorageUnavailable
 from domain.ports import UserRepository
-from entrypoints.http.openapi import problems
+from entrypoints.http.openapi import operation_id, problems
 from entrypoints.http.schemas import Health
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], generate_unique_id_function=operation_id)
 
 
 @router.get("/live")

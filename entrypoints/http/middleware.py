@@ -80,7 +80,7 @@ class RequestContext:
             request_id.reset(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", UNMATCHED)
+        route = getattr(scope.get("route"), "path_format", UNMATCHED)
         method = scope["method"]
         self.metrics.observe(method, route, status, seconds)
         access_log.info(

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from entrypoints.http.problems import MEDIA_TYPE
 from entrypoints.http.schemas import Problem
@@ -28,6 +29,11 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Declares these statuses as application/problem+json responses of an operation."""
     content = {MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
     return {status: {"description": _DESCRIPTIONS[status], "content": content} for status in statuses}
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route function's name: `get_user`, not FastAPI's `get_user_api_v1_users__user_id__get`."""
+    return route.name
 
 
 def header(description: str, **schema: Any) -> dict[str, Any]:
@@ -57,7 +63,13 @@ def openapi(app: FastAPI) -> dict[str, Any]:
 def _declare_headers(operation: dict[str, Any]) -> None:
     parameters = operation.setdefault("parameters", [])
     parameters.append(
-        {"name": "X-Request-ID", "in": "header", "required": False, "schema": REQUEST_ID["schema"]}
+        {
+            "name": "X-Request-ID",
+            "in": "header",
+            "required": False,
+            "description": "Kept when it is 1 to 64 of A-Z a-z 0-9 . _ -; any other is replaced by a new one",
+            "schema": {"type": "string"},
+        }
     )
     for status, response in operation["responses"].items():
         headers = response.setdefault("headers", {})

@@ -14,6 +14,7 @@ from domain.model import (
     EMAIL_MAX,
     EMAIL_PATTERN,
     NAME_MAX,
+    PRINTABLE_PATTERN,
     USERNAME_MAX,
     USERNAME_MIN,
     USERNAME_PATTERN,
@@ -28,7 +29,9 @@ def _rule(**schema: Any) -> Any:
 
 Username = Annotated[str, _rule(minLength=USERNAME_MIN, maxLength=USERNAME_MAX, pattern=USERNAME_PATTERN)]
 Email = Annotated[str, _rule(maxLength=EMAIL_MAX, pattern=EMAIL_PATTERN, examples=["ada@example.com"])]
-Name = Annotated[str | None, _rule(maxLength=NAME_MAX, description="trimmed; empty means null")]
+Name = Annotated[
+    str | None, _rule(maxLength=NAME_MAX, pattern=PRINTABLE_PATTERN, description="trimmed; empty means null")
+]
 Timestamp = Annotated[
     datetime,
     PlainSerializer(lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")),

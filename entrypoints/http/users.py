@@ -5,12 +5,13 @@ from uuid import UUID
 
 from dependency_injector.wiring import Provide, inject
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from domain.listing import FILTER_MAX, Sort, UserFilter
-from domain.model import User
+from domain.model import PRINTABLE_PATTERN, User
 from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
 from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
-from entrypoints.http.openapi import header, problems
+from entrypoints.http.openapi import header, operation_id, problems
 from entrypoints.http.schemas import UserCreate, UserList, UserOut, UserPage, UserPatch
 
 PREFIX = "/api/v1/users"
@@ -19,13 +20,38 @@ LIMIT_MAX, LIMIT_DEFAULT = 200, 50
 OFFSET_MAX = 10_000_000
 CURSOR_MAX = 2048
 
-router = APIRouter(prefix=PREFIX, tags=["users"], responses=problems(422, 500, 503))
+# A user's path never matches /bulk, so that PATCH or GET on /bulk is a 405 (Allow: POST) and not an
+# attempt to read "bulk" as a user id. Every other segment is read, and one not a UUID is a 422.
+USER_PATH = "/{user_id:user_id}"
+
+
+class _UserIdSegment(StringConvertor):
+    regex = "(?!bulk$)[^/]+"
+
+
+register_url_convertor("user_id", _UserIdSegment())
+
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["users"],
+    responses=problems(422, 500, 503),
+    generate_unique_id_function=operation_id,
+)
+# Where a new user leads: the links that clients (and stateful fuzzing) follow.
+CREATED_LINKS = {
+    name: {"operationId": operation, "parameters": {"user_id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetUser", "get_user"),
+        ("ChangeUser", "change_user"),
+        ("RemoveUser", "remove_user"),
+    )
+}
 
 JSON = Depends(require_media_type("application/json"))
 MERGE_PATCH = Depends(require_media_type("application/merge-patch+json", "application/json"))
 ETAG = {"ETag": header("The user's version, for If-Match and If-None-Match")}
 IfMatch = Annotated[str | None, Header(description="An ETag; when stale, 412 and nothing changes")]
-Filter = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX)]
+Filter = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX, pattern=PRINTABLE_PATTERN)]
 
 
 def _with_headers(response: Response, user: User) -> UserOut:
@@ -38,7 +64,7 @@ def _with_headers(response: Response, user: User) -> UserOut:
     status_code=201,
     dependencies=[JSON],
     responses={
-        201: {"headers": {**ETAG, "Location": header("The new user's URL")}},
+        201: {"headers": {**ETAG, "Location": header("The new user's URL")}, "links": CREATED_LINKS},
         **problems(409, 413, 415),
     },
 )
@@ -63,7 +89,7 @@ async def register_users(
 
 
 @router.get(
-    "/{user_id}",
+    USER_PATH,
     response_model=UserOut,
     responses={
         200: {"headers": ETAG},
@@ -101,7 +127,10 @@ async def list_users(
     email: Filter = None,
     username: Filter = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=FILTER_MAX, description="substring, any case")
+        str | None,
+        Query(
+            min_length=1, max_length=FILTER_MAX, pattern=PRINTABLE_PATTERN, description="substring, any case"
+        ),
     ] = None,
     include_total: bool = False,
 ) -> UserPage:
@@ -115,7 +144,7 @@ async def list_users(
 
 
 @router.patch(
-    "/{user_id}",
+    USER_PATH,
     dependencies=[MERGE_PATCH],
     responses={200: {"headers": ETAG}, **problems(404, 409, 412, 413, 415)},
     openapi_extra={
@@ -136,7 +165,7 @@ async def change_user(
     return _with_headers(response, user)
 
 
-@router.delete("/{user_id}", status_code=204, responses=problems(404, 412))
+@router.delete(USER_PATH, status_code=204, responses=problems(404, 412))
 @inject
 async def remove_user(
     user_id: UUID, remove: Annotated[RemoveUser, Depends(Provide["remove_user"])], if_match: IfMatch = None

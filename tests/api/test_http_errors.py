@@ -30,18 +30,16 @@ async def test_an_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> No
     [
         ("PUT", f"{API}/01936f0e-7a5c-7b1e-9d3a-2f5c1b0e4a11", "DELETE, GET, PATCH"),
         ("DELETE", API, "GET, POST"),
-        ("GET", f"{API}/bulk", None),  # a GET path too: the id route answers 422 for "bulk"
-        ("PUT", f"{API}/bulk", "DELETE, GET, PATCH, POST"),  # /bulk also fits the {user_id} template
+        ("GET", f"{API}/bulk", "POST"),  # "bulk" is never read as a user id
+        ("PATCH", f"{API}/bulk", "POST"),
+        ("PUT", f"{API}/bulk", "POST"),
         ("POST", "/health/live", "GET"),
     ],
 )
 async def test_a_wrong_method_is_a_405_problem_listing_every_allowed_method(
-    client: httpx.AsyncClient, method: str, path: str, allowed: str | None
+    client: httpx.AsyncClient, method: str, path: str, allowed: str
 ) -> None:
     response = await client.request(method, path)
-    if allowed is None:
-        assert response.status_code == 422
-        return
     assert_problem(response, 405, "method_not_allowed")
     assert response.headers["allow"] == allowed
 

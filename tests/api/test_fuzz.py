@@ -1,0 +1,109 @@
+"""Schemathesis against the app's own OpenAPI schema, in process, on each storage, with every check
+on: no server error, status codes, media types, response schemas and headers, negative data
+rejected, positive data accepted, unsupported methods, and more. It runs all of schemathesis's
+phases (examples, coverage, fuzzing, and stateful sequences along the schema's links).
+
+The seed is fixed, so a red build replays; `make fuzz` runs ten times longer on a random seed
+(USERS_TEST_FUZZ_EXAMPLES, USERS_TEST_FUZZ_SEED).
+"""
+
+import asyncio
+import os
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status, events, from_schema
+from schemathesis.python.asgi import shutdown_lifespans
+
+from bootstrap import Settings, create_container
+from entrypoints.http import create_app
+from tests.postgres import empty, in_own_thread
+
+pytestmark = pytest.mark.fuzz
+
+EXAMPLES = int(os.environ.get("USERS_TEST_FUZZ_EXAMPLES", "25"))
+_SEED = os.environ.get("USERS_TEST_FUZZ_SEED", "20261123")
+SEED = random.randrange(2**32) if _SEED == "random" else int(_SEED)
+TEST_HOST = "testserver"  # the Host header of schemathesis's ASGI client
+ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis's default
+CONFIG = {
+    "seed": SEED,
+    "generation": {"max-examples": EXAMPLES},
+    # What a schema cannot say: a cursor is opaque (a made-up one is a 400), and an If-Match that
+    # is well formed but stale is a 412. Both are valid data with a documented refusal.
+    "operations": [
+        {
+            "include-name": "GET /api/v1/users",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
+        },
+        {
+            "include-method-regex": "^(PATCH|DELETE)$",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "412"]}},
+        },
+    ],
+}
+
+
+@dataclass
+class Report:
+    cases: Counter[str] = field(default_factory=Counter)  # by phase
+    checks: set[str] = field(default_factory=set)
+    failures: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def fuzz(settings: Settings) -> Report:
+    app = create_app(create_container(settings))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=SchemathesisConfig.from_dict(CONFIG))
+    report = Report()
+    try:
+        for event in from_schema(schema).execute():
+            if isinstance(event, events.ScenarioFinished):
+                report.cases[event.phase.value] += len(event.recorder.cases)
+                for case_checks in event.recorder.checks.values():
+                    for check in case_checks:
+                        report.checks.add(check.name)
+                        if check.status == Status.FAILURE and check.failure_info is not None:
+                            info = check.failure_info
+                            report.failures.append(f"{check.name}: {info.failure.title}\n{info.code_sample}")
+            elif isinstance(event, events.NonFatalError | events.FatalError):
+                report.errors.append(str(getattr(event, "info", event)))
+    finally:
+        shutdown_lifespans()  # schemathesis keeps the app's lifespan (its pool) open until told
+    return report
+
+
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    if request.param == "memory":
+        return Settings(_env_file=None, trusted_hosts=TEST_HOST)
+    url: str = request.getfixturevalue("database_url")
+    in_own_thread(asyncio.run, empty(url))
+    return Settings(_env_file=None, trusted_hosts=TEST_HOST, database_url=url, pool_max_size=4)
+
+
+def test_no_generated_request_or_sequence_breaks_the_contract(settings: Settings) -> None:
+    report = fuzz(settings)
+
+    cases = sum(report.cases.values())
+    print(f"\nfuzzed {cases} cases on {settings.storage} (seed {SEED}): {dict(report.cases)}")
+    assert report.errors == []
+    assert report.failures == [], "\n\n".join(report.failures[:10])
+    for phase in ("examples", "coverage", "fuzzing", "stateful"):
+        assert report.cases[phase] > 0, f"the {phase} phase ran no case"
+    assert {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+        "negative_data_rejection",
+        "positive_data_acceptance",
+        "unsupported_method",
+        "use_after_free",
+        "ensure_resource_availability",
+    } <= report.checks
