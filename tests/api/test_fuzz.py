@@ -27,7 +27,7 @@ pytestmark = pytest.mark.fuzz
 
 EXAMPLES = int(os.environ.get("USERS_TEST_FUZZ_EXAMPLES", "25"))
 _SEED = os.environ.get("USERS_TEST_FUZZ_SEED", "20261123")
-SEED = random.randrange(2**32) if _SEED == "random" else int(_SEED)
+SEED = random.randrange(2**32) if _SEED == "random" else int(_SEED)  # noqa: S311 (a test seed)
 TEST_HOST = "testserver"  # the Host header of schemathesis's ASGI client
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis's default
 CONFIG = {
