@@ -1,0 +1,223 @@
+"""Property tests: the in-memory adapter and PostgreSQL give the same answers to the same random
+sequence of operations, and any string a field may hold comes back from PostgreSQL byte for byte."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from adapters.memory import InMemoryUserRepository
+from adapters.postgres import PoolOptions, PostgresUserRepository, new_pool
+from domain.errors import DomainError
+from domain.listing import Sort, UserFilter
+from domain.model import NAME_MAX, User
+from domain.ports import UserRepository
+from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
+from tests.clock import ManualClock
+from tests.postgres import empty
+
+pytestmark = pytest.mark.postgres
+
+USERNAMES = st.sampled_from(["ada", "Ada", "ADA", "bob", "b.o-b", "B.O-B", "carol_1", "x" * 32, "no"])
+EMAILS = st.sampled_from(
+    ["ada@example.com", "ADA@Example.com", "straße@x.de", "STRASSE@x.de", "Ädä@example.com",
+     "ädä@EXAMPLE.com", "o'brien%_\\x@ex.org", "  bob@example.com ", "not-an-email", "x@y.z"]
+)  # fmt: skip
+# Any string a name may hold: quotes, backslashes, LIKE wildcards, any script, up to the limit.
+NAMES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["O'Brien", 'say "hi"', "back\\slash", "100%", "a_b", "  ", "Zoë", "名前", "😀" * NAME_MAX]
+    ),
+    st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=NAME_MAX),
+)
+DRAFTS = st.fixed_dictionaries(
+    {"username": USERNAMES, "email": EMAILS}, optional={"first_name": NAMES, "last_name": NAMES}
+)
+FILTERS = st.builds(
+    UserFilter.parse,
+    email=st.none() | EMAILS,
+    username=st.none() | USERNAMES,
+    q=st.none() | st.sampled_from(["a", "A", "%", "_", "\\", "ß", "ss", "o'b", "@example"]),
+)
+
+
+class Side:
+    """One storage, driven through the domain's use cases with the same clock and ids as the other."""
+
+    def __init__(self, users: UserRepository, clock: ManualClock) -> None:
+        ids = (UUID(int=n) for n in range(1, 1 << 30))
+        self.register = RegisterUser(users, clock, lambda: next(ids))
+        self.register_many = RegisterUsers(users, clock, lambda: next(ids))
+        self.get, self.list = GetUser(users), ListUsers(users)
+        self.change, self.remove = ChangeUser(users, clock), RemoveUser(users)
+
+
+Outcome = tuple[str, Any]
+
+
+async def outcome(call: Awaitable[Any]) -> Outcome:
+    """What a client would see: the value, or the domain error with the data it carries."""
+    try:
+        return ("ok", await call)
+    except DomainError as error:
+        return (
+            type(error).__name__,
+            (str(error), getattr(error, "errors", ()), getattr(error, "conflicts", ())),
+        )
+
+
+@pytest.fixture
+def postgres(database_url: str) -> Iterator[tuple[asyncio.AbstractEventLoop, PostgresUserRepository]]:
+    """A pool on a loop of the test's own: Hypothesis drives the machine synchronously."""
+    loop = asyncio.new_event_loop()
+
+    async def open_() -> Any:
+        pool = new_pool(database_url, PoolOptions(min_size=1, max_size=2))
+        await pool
+        return pool
+
+    pool = loop.run_until_complete(open_())
+    yield loop, PostgresUserRepository(pool, acquire_timeout=5)
+    loop.run_until_complete(pool.close())
+    loop.close()
+
+
+def test_memory_and_postgres_answer_every_sequence_alike(
+    postgres: tuple[asyncio.AbstractEventLoop, PostgresUserRepository], database_url: str
+) -> None:
+    loop, repository = postgres
+
+    class SameAnswers(RuleBasedStateMachine):
+        users = Bundle("users")
+
+        def __init__(self) -> None:
+            super().__init__()
+            loop.run_until_complete(empty(database_url))
+            self.clock = ManualClock()
+            self.memory = Side(InMemoryUserRepository(), self.clock)
+            self.postgres = Side(repository, self.clock)
+
+        def both(self, call: Callable[[Side], Awaitable[Any]]) -> Outcome:
+            expected = loop.run_until_complete(outcome(call(self.memory)))
+            actual = loop.run_until_complete(outcome(call(self.postgres)))
+            assert actual == expected
+            return expected
+
+        @rule(target=users, draft=DRAFTS)
+        def register(self, draft: dict[str, str]) -> UUID | None:
+            kind, user = self.both(lambda side: side.register(draft))
+            return user.id if kind == "ok" else None
+
+        @rule(drafts=st.lists(DRAFTS, min_size=1, max_size=4))
+        def register_many(self, drafts: list[dict[str, str]]) -> None:
+            self.both(lambda side: side.register_many(drafts))
+
+        @rule(user_id=users)
+        def get(self, user_id: UUID | None) -> None:
+            self.both(lambda side: side.get(user_id or UUID(int=0)))
+
+        @rule(user_id=users, changes=DRAFTS, stale=st.booleans())
+        def change(self, user_id: UUID | None, changes: dict[str, str], stale: bool) -> None:
+            self.both(lambda side: side.change(user_id or UUID(int=0), changes, {99} if stale else None))
+
+        @rule(user_id=consumes(users), stale=st.booleans())
+        def remove(self, user_id: UUID | None, stale: bool) -> None:
+            self.both(lambda side: side.remove(user_id or UUID(int=0), {99} if stale else None))
+
+        @rule(seconds=st.sampled_from([0, 0, 0.000001, 1]))
+        def tick(self, seconds: float) -> None:
+            self.clock.advance(seconds=seconds)  # 0: ties on created_at, which id must break
+
+        @rule(
+            sort=st.sampled_from(Sort),
+            filter=FILTERS,
+            limit=st.integers(1, 3),
+            offset=st.none() | st.integers(0, 5),
+        )
+        def walk(self, sort: Sort, filter: UserFilter, limit: int, offset: int | None) -> None:
+            """Every page of one listing, following the cursors, includes the total."""
+            cursor = None
+            for _ in range(50):
+                kind, page = self.both(
+                    lambda side, cursor=cursor, offset=offset: side.list(
+                        limit=limit,
+                        sort=sort,
+                        filter=filter,
+                        cursor=cursor,
+                        offset=offset,
+                        include_total=True,
+                    )
+                )
+                if kind != "ok" or page.next_cursor is None:
+                    return
+                cursor, offset = page.next_cursor, None
+
+        @invariant()
+        def everyone_is_stored_alike(self) -> None:
+            self.both(lambda side: side.list(limit=200, include_total=True))
+
+    run_state_machine_as_test(
+        SameAnswers,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=25,
+            suppress_health_check=[HealthCheck.too_slow],
+            deadline=None,
+        ),
+    )
+
+
+@given(
+    first_name=NAMES,
+    last_name=NAMES,
+    local=st.text(
+        st.characters(exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp")).filter(lambda c: c not in "@ \t"),
+        min_size=1,
+        max_size=60,
+    ),
+)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+def test_any_string_a_field_may_hold_round_trips_byte_for_byte(
+    postgres: tuple[asyncio.AbstractEventLoop, PostgresUserRepository],
+    database_url: str,
+    first_name: str | None,
+    last_name: str | None,
+    local: str,
+) -> None:
+    loop, repository = postgres
+    loop.run_until_complete(empty(database_url))
+    draft = {
+        "username": "ada",
+        "email": f"{local}@example.com",
+        "first_name": first_name,
+        "last_name": last_name,
+    }
+    sides = [Side(InMemoryUserRepository(), ManualClock()), Side(repository, ManualClock())]
+    registered = [loop.run_until_complete(outcome(side.register(draft))) for side in sides]
+    assert registered[0] == registered[1]
+    kind, user = registered[0]
+    if kind != "ok":
+        return
+    stored: list[User] = [loop.run_until_complete(side.get(user.id)) for side in sides]
+    assert stored == [user, user]
+    assert user.profile.email == f"{local}@example.com".strip()
+    for name, given_name in ((user.profile.first_name, first_name), (user.profile.last_name, last_name)):
+        assert name == ((given_name or "").strip() or None)
+        if name:  # its own text finds it, wildcards and quotes included
+            pages = [
+                loop.run_until_complete(side.list(limit=5, filter=UserFilter.parse(q=name))) for side in sides
+            ]
+            assert [page.items for page in pages] == [[user], [user]]
