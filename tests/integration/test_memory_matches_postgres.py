@@ -149,21 +149,12 @@ def test_memory_and_postgres_answer_every_sequence_alike(
         )
         def walk(self, sort: Sort, filter: UserFilter, limit: int, offset: int | None) -> None:
             """Every page of one listing, following the cursors, includes the total."""
-            cursor = None
+            query: dict[str, Any] = {"limit": limit, "sort": sort, "filter": filter, "offset": offset}
             for _ in range(50):
-                kind, page = self.both(
-                    lambda side, cursor=cursor, offset=offset: side.list(
-                        limit=limit,
-                        sort=sort,
-                        filter=filter,
-                        cursor=cursor,
-                        offset=offset,
-                        include_total=True,
-                    )
-                )
+                kind, page = self.both(lambda side: side.list(**query, include_total=True))
                 if kind != "ok" or page.next_cursor is None:
                     return
-                cursor, offset = page.next_cursor, None
+                query = {**query, "cursor": page.next_cursor, "offset": None}
 
         @invariant()
         def everyone_is_stored_alike(self) -> None:
