@@ -2,7 +2,7 @@
 sequence of operations, and any string a field may hold comes back from PostgreSQL byte for byte."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -110,32 +110,33 @@ def test_memory_and_postgres_answer_every_sequence_alike(
             self.memory = Side(InMemoryUserRepository(), self.clock)
             self.postgres = Side(repository, self.clock)
 
-        def both(self, call: Callable[[Side], Awaitable[Any]]) -> Outcome:
-            expected = loop.run_until_complete(outcome(call(self.memory)))
-            actual = loop.run_until_complete(outcome(call(self.postgres)))
+        def both(self, use_case: str, *args: Any, **kwargs: Any) -> Outcome:
+            """Calls one use case on each side with the same arguments; both must answer alike."""
+            expected = loop.run_until_complete(outcome(getattr(self.memory, use_case)(*args, **kwargs)))
+            actual = loop.run_until_complete(outcome(getattr(self.postgres, use_case)(*args, **kwargs)))
             assert actual == expected
             return expected
 
         @rule(target=users, draft=DRAFTS)
         def register(self, draft: dict[str, str]) -> UUID | None:
-            kind, user = self.both(lambda side: side.register(draft))
+            kind, user = self.both("register", draft)
             return user.id if kind == "ok" else None
 
         @rule(drafts=st.lists(DRAFTS, min_size=1, max_size=4))
         def register_many(self, drafts: list[dict[str, str]]) -> None:
-            self.both(lambda side: side.register_many(drafts))
+            self.both("register_many", drafts)
 
         @rule(user_id=users)
         def get(self, user_id: UUID | None) -> None:
-            self.both(lambda side: side.get(user_id or UUID(int=0)))
+            self.both("get", user_id or UUID(int=0))
 
         @rule(user_id=users, changes=DRAFTS, stale=st.booleans())
         def change(self, user_id: UUID | None, changes: dict[str, str], stale: bool) -> None:
-            self.both(lambda side: side.change(user_id or UUID(int=0), changes, {99} if stale else None))
+            self.both("change", user_id or UUID(int=0), changes, {99} if stale else None)
 
         @rule(user_id=consumes(users), stale=st.booleans())
         def remove(self, user_id: UUID | None, stale: bool) -> None:
-            self.both(lambda side: side.remove(user_id or UUID(int=0), {99} if stale else None))
+            self.both("remove", user_id or UUID(int=0), {99} if stale else None)
 
         @rule(seconds=st.sampled_from([0, 0, 0.000001, 1]))
         def tick(self, seconds: float) -> None:
@@ -151,14 +152,14 @@ def test_memory_and_postgres_answer_every_sequence_alike(
             """Every page of one listing, following the cursors, includes the total."""
             query: dict[str, Any] = {"limit": limit, "sort": sort, "filter": filter, "offset": offset}
             for _ in range(50):
-                kind, page = self.both(lambda side: side.list(**query, include_total=True))
+                kind, page = self.both("list", **query, include_total=True)
                 if kind != "ok" or page.next_cursor is None:
                     return
                 query = {**query, "cursor": page.next_cursor, "offset": None}
 
         @invariant()
         def everyone_is_stored_alike(self) -> None:
-            self.both(lambda side: side.list(limit=200, include_total=True))
+            self.both("list", limit=200, include_total=True)
 
     run_state_machine_as_test(
         SameAnswers,
