@@ -6,6 +6,7 @@ Nothing is built at import time; `create_container()` and `create_app()` build o
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal, Self
 
 from dependency_injector import containers, providers
@@ -27,7 +28,17 @@ from adapters.postgres import (
 )
 from adapters.postgres.admin import MAINTENANCE_DATABASE, schema_behind
 from domain.sources import Uuid7Ids, utc_now
-from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
+from domain.use_cases import (
+    ChangeUser,
+    GetUser,
+    ImportReport,
+    ImportUsers,
+    ListUsers,
+    RegisterUser,
+    RegisterUsers,
+    RemoveUser,
+    Row,
+)
 from entrypoints.cli import build_cli
 from entrypoints.http import create_app
 from entrypoints.http.metrics import Metrics
@@ -151,6 +162,7 @@ class Container(containers.DeclarativeContainer):
     list_users = providers.Factory(ListUsers, users=repository)
     change_user = providers.Factory(ChangeUser, users=repository, clock=clock)
     remove_user = providers.Factory(RemoveUser, users=repository)
+    import_users = providers.Factory(ImportUsers, users=repository, clock=clock, new_id=new_id)
 
 
 def create_container(settings: Settings | None = None) -> Container:
@@ -189,6 +201,27 @@ class Operations:
         dsn = settings.dsn()
         asyncio.run(wait_for_database(dsn, settings.start_timeout, database=MAINTENANCE_DATABASE))
         return describe(dsn), asyncio.run(create_database(dsn))
+
+    def import_users(
+        self, rows: Iterable[Row], *, atomic: bool, batch_size: int, progress: Callable[[int], None]
+    ) -> ImportReport:
+        settings = Settings()
+        settings.dsn()  # refuses at once without a database: an import into memory would vanish
+        return asyncio.run(_import(settings, rows, atomic=atomic, batch_size=batch_size, progress=progress))
+
+
+async def _import(
+    settings: Settings, rows: Iterable[Row], *, atomic: bool, batch_size: int, progress: Callable[[int], None]
+) -> ImportReport:
+    await _check_database(settings)
+    container = create_container(settings)
+    # The pool is an async Resource, so these return awaitables; their stubs allow None.
+    await container.init_resources()  # type: ignore[misc]
+    try:
+        import_users = container.import_users(batch_size=batch_size)
+        return await import_users(rows, atomic=atomic, progress=progress)
+    finally:
+        await container.shutdown_resources()  # type: ignore[misc]
 
 
 async def _check_database(settings: Settings) -> None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from uuid import UUID
 
 from domain.errors import UserConflict
@@ -25,6 +25,11 @@ class InMemoryUserRepository:
 
     async def add_many(self, users: Sequence[User]) -> None:
         self._insert(users, indexed=True)
+
+    async def add_all(self, batches: AsyncIterable[Sequence[User]]) -> int:
+        staged = [user async for batch in batches for user in batch]  # memory holds them all anyway
+        self._insert(staged, indexed=True)
+        return len(staged)
 
     async def get(self, user_id: UUID) -> User | None:
         return self._users.get(user_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -20,6 +20,11 @@ class UserRepository(Protocol):
     async def add_many(self, users: Sequence[User]) -> None:
         """All or nothing. Raises UserConflict naming every (index, field) taken, by a stored user
         or by an earlier item of the batch; then nothing is written."""
+
+    async def add_all(self, batches: AsyncIterable[Sequence[User]]) -> int:
+        """Every batch in one transaction, all or nothing; returns how many users were stored.
+        Raises UserConflict as `add_many` does, indexes counted across all batches; then, or when
+        `batches` itself raises, nothing is written."""
 
     async def get(self, user_id: UUID) -> User | None: ...
 

@@ -3,18 +3,26 @@ so this module never imports it."""
 
 from __future__ import annotations
 
+import io
 import signal
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from importlib import metadata
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, Protocol
 
 import typer
 import uvicorn
+from rich.console import Console
+from rich.progress import Progress, ProgressColumn, Task, TextColumn
+from rich.text import Text
 
 from domain.errors import StorageUnavailable
+from domain.use_cases import ImportReport, Row
+from entrypoints.files import Format, rows
 from entrypoints.logs import LogFormat, log_config
 
 
@@ -42,6 +50,11 @@ class Operations(Protocol):
 
     def create_database(self) -> tuple[str, bool]:
         """Creates the configured database if it is missing; returns which, and whether it did."""
+
+    def import_users(
+        self, rows: Iterable[Row], *, atomic: bool, batch_size: int, progress: Callable[[int], None]
+    ) -> ImportReport:
+        """Registers the rows' users in the configured database."""
 
 
 class LogLevel(StrEnum):
@@ -103,6 +116,41 @@ def build_cli(operations: Operations) -> typer.Typer:
             database, created = operations.create_database()
         typer.echo(f"users-api: {database} {'created' if created else 'exists already'}")
 
+    @cli.command("import")
+    def import_(
+        path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+        format: Annotated[Format | None, typer.Option(help="[default: by the file's suffix]")] = None,
+        atomic: Annotated[
+            bool, typer.Option("--atomic", help="import nothing unless every row is good")
+        ] = False,
+        batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="rows per COPY")] = 5000,
+    ) -> None:
+        """Register users from a CSV file (header: username,email[,first_name,last_name]) or an NDJSON
+        file, streamed, into USERS_DATABASE_URL. Bad rows are reported by line; exit status 1 if any."""
+        started = time.monotonic()
+        with _refusals(), path.open("rb") as raw, _progress(path) as advance:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            report = operations.import_users(
+                rows(text, format or Format.of(path)),
+                atomic=atomic,
+                batch_size=batch_size,
+                progress=lambda done: advance(raw.tell(), done),
+            )
+        for error in report.errors:
+            field = f"{error.field}: " if error.field else ""
+            typer.echo(f"line {error.line}: {field}{error.message}", err=True)
+        seconds = time.monotonic() - started
+        rate = report.rows / seconds if seconds else 0
+        refused = len({error.line for error in report.errors})
+        summary = (
+            f"{report.stored:,} of {report.rows:,} rows imported in {seconds:.1f} s ({rate:,.0f} rows/s)"
+        )
+        if refused:
+            summary += f"; {refused:,} refused" + (", so nothing was imported (--atomic)" if atomic else "")
+        typer.echo(f"users-api: {summary}")
+        if refused:
+            raise typer.Exit(1)
+
     @cli.command()
     def version() -> None:
         """Print the version."""
@@ -120,6 +168,22 @@ def _refusals() -> Iterator[None]:
     except (StorageUnavailable, ValueError) as error:
         typer.echo(f"users-api: {error}", err=True)
         raise typer.Exit(1) from error
+
+
+@contextmanager
+def _progress(path: Path) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal (bytes read, rows, rows per second); nothing otherwise."""
+    console = Console(stderr=True)
+    columns = (*Progress.get_default_columns()[:3], TextColumn("{task.fields[rows]:,} rows"), _RowRate())
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        task = progress.add_task("import", total=path.stat().st_size, rows=0)
+        yield lambda position, done: progress.update(task, completed=position, rows=done)
+
+
+class _RowRate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0
+        return Text(f"{task.fields['rows'] / elapsed:,.0f} rows/s" if elapsed else "")
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

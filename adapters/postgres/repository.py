@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from adapters.postgres.errors import storage_errors
-from domain.errors import StorageUnavailable, UserConflict
+from domain.errors import Conflict, StorageUnavailable, UserConflict
 from domain.listing import PageQuery, UserFilter
 from domain.model import Profile, User, find_conflicts
 
@@ -50,6 +51,17 @@ class PostgresUserRepository:
 
     async def add_many(self, users: Sequence[User]) -> None:
         await self._insert(users, indexed=True)
+
+    async def add_all(self, batches: AsyncIterable[Sequence[User]]) -> int:
+        stored = 0
+        async with self._connection() as connection, connection.transaction():
+            async for batch in batches:
+                if not await _copy(connection, batch):  # a savepoint: only this batch is undone
+                    profiles = [user.profile for user in batch]
+                    await self._raise_conflicts(connection, profiles, indexed=True, offset=stored)
+                    raise StorageUnavailable("a unique key stayed contended")
+                stored += len(batch)
+        return stored
 
     async def get(self, user_id: UUID) -> User | None:
         async with self._connection() as connection:
@@ -121,7 +133,12 @@ class PostgresUserRepository:
 
     @staticmethod
     async def _raise_conflicts(
-        connection: Connection, profiles: Sequence[Profile], *, indexed: bool, but: UUID | None = None
+        connection: Connection,
+        profiles: Sequence[Profile],
+        *,
+        indexed: bool,
+        but: UUID | None = None,
+        offset: int = 0,
     ) -> None:
         rows = await connection.fetch(
             _TAKEN,
@@ -134,7 +151,7 @@ class PostgresUserRepository:
         }
         conflicts = find_conflicts(profiles, lambda field, key: key in taken[field], indexed=indexed)
         if conflicts:
-            raise UserConflict(conflicts)
+            raise UserConflict([_shifted(conflict, offset) for conflict in conflicts])
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
@@ -163,6 +180,10 @@ async def _copy(connection: Connection, users: Sequence[User]) -> bool:
     except asyncpg.UniqueViolationError:
         return False
     return True
+
+
+def _shifted(conflict: Conflict, offset: int) -> Conflict:
+    return conflict if conflict.index is None else replace(conflict, index=conflict.index + offset)
 
 
 def _where(filter: UserFilter) -> tuple[list[str], list[Any]]:
