@@ -48,7 +48,7 @@ def csv_rows(file: TextIO) -> Iterator[Row]:
             else:
                 yield line, record
     except csv.Error as error:
-        raise ValueError(f"line {reader.line_num}: the CSV cannot be read on ({error})") from error
+        raise ValueError(f"line {ended + 1}: not valid CSV ({error}); nothing after it was read") from error
 
 
 def ndjson_rows(file: TextIO) -> Iterator[Row]:

@@ -1,12 +1,14 @@
 """The contract of the UserRepository port: every adapter gives these answers."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
 
 from domain.errors import Conflict, UserConflict
 from domain.listing import Keyset, PageQuery, Sort, UserFilter
+from domain.model import User
 from domain.ports import UserRepository
 from domain.sources import Uuid7Ids
 from tests.contract.conftest import T0, a_user
@@ -71,6 +73,41 @@ async def test_add_many_is_all_or_nothing_and_names_every_conflict_by_index(
     assert await names(repository) == ["ada"]
     await repository.add_many([batch[0], batch[3]])
     assert await names(repository) == ["ada", "bob", "dave"]
+
+
+async def batches_of(*batches: list[User], then: Exception | None = None) -> AsyncIterator[list[User]]:
+    for batch in batches:
+        yield batch
+    if then is not None:
+        raise then
+
+
+async def test_add_all_stores_every_batch(repository: UserRepository) -> None:
+    first, second = [a_user("ada"), a_user("bob")], [a_user("carol")]
+
+    assert await repository.add_all(batches_of(first, second)) == 3
+    assert await names(repository) == ["ada", "bob", "carol"]
+
+
+async def test_add_all_writes_nothing_when_a_later_batch_conflicts_and_counts_indexes_across_batches(
+    repository: UserRepository,
+) -> None:
+    await repository.add(a_user("ada"))
+    first = [a_user("bob"), a_user("carol")]
+    second = [a_user("dave"), a_user("BOB", "b2@example.com"), a_user("erin", "ADA@example.com")]
+
+    with pytest.raises(UserConflict) as raised:
+        await repository.add_all(batches_of(first, second))
+
+    assert raised.value.conflicts == (Conflict("username", 3), Conflict("email", 4))
+    assert await names(repository) == ["ada"]
+
+
+async def test_add_all_writes_nothing_when_its_batches_fail(repository: UserRepository) -> None:
+    with pytest.raises(LookupError):
+        await repository.add_all(batches_of([a_user("ada")], [a_user("bob")], then=LookupError("bad row")))
+
+    assert await names(repository) == []
 
 
 async def test_concurrent_adds_of_one_email_store_exactly_one(repository: UserRepository) -> None:
