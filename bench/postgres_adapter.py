@@ -11,7 +11,8 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
@@ -22,7 +23,7 @@ from adapters.postgres.admin import quote_identifier
 from adapters.postgres.repository import COLUMNS, Pool, row_of
 from domain.model import Profile, User
 from domain.sources import Uuid7Ids, utc_now
-from domain.use_cases import ListUsers
+from domain.use_cases import ListUsers, RegisterUsers
 
 SERVER = os.environ.get("USERS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RUNS = 21
@@ -75,7 +76,8 @@ async def bench(url: str) -> None:
             print(f"{'executemany':34} {count:8,} {many:10,.0f} {1:14.2f}")
             print(f"{'COPY (add_many)':34} {count:8,} {copy:10,.0f} {copy / many:14.2f}")
 
-        list_users = ListUsers(repository)  # the table now holds the 100,000 users COPY wrote
+        await bulk_path(pool, repository, new_id, many)
+        list_users = ListUsers(repository)  # the table now holds the 100,000 users of the bulk path
         async with pool.acquire() as connection:
             await connection.execute("VACUUM ANALYZE users")
         cursor = None
@@ -93,6 +95,29 @@ async def bench(url: str) -> None:
             print(f"{name:34} {milliseconds:10.3f} {milliseconds / first:13.2f}")
 
 
+async def bulk_path(
+    pool: Pool, repository: PostgresUserRepository, new_id: Uuid7Ids, executemany: float
+) -> None:
+    """100,000 users from drafts (what a client sends) through RegisterUsers, domain rules included,
+    against a bare COPY of the same rows, ready-made."""
+    drafts = [
+        {"username": f"user{i}", "email": f"user{i}@example.com", "first_name": "Ada"} for i in range(100_000)
+    ]
+    records = [row_of(user) for user in make_users(100_000, new_id)]
+
+    async def bare_copy(_: object) -> None:
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.copy_records_to_table("users", records=records, columns=COLUMNS)
+
+    bare = await rate(pool, records, bare_copy)  # type: ignore[arg-type]
+    register = RegisterUsers(repository, utc_now, new_id)
+    whole = await rate(pool, drafts, lambda _: register(drafts))  # type: ignore[arg-type, return-value]
+    print(f"\n{'100,000 users in one request':34} {'users/s':>10} {'x bare COPY':>12} {'x executemany':>14}")
+    print(f"{'bare COPY of ready rows':34} {bare:10,.0f} {1:12.2f} {bare / executemany:14.2f}")
+    name = "bulk path (RegisterUsers, rules)"
+    print(f"{name:34} {whole:10,.0f} {whole / bare:12.2f} {whole / executemany:14.2f}")
+
+
 async def execute(url: str, statement: str) -> None:
     connection = await asyncpg.connect(url, timeout=5)
     try:
@@ -101,7 +126,9 @@ async def execute(url: str, statement: str) -> None:
         await connection.close()
 
 
-def main() -> None:
+@contextmanager
+def own_database() -> Iterator[str]:
+    """A migrated database made for one bench run, dropped after it."""
     name = f"users_bench_{uuid4().hex[:12]}"
     try:
         asyncio.run(execute(SERVER, f"CREATE DATABASE {quote_identifier(name)}"))
@@ -110,9 +137,14 @@ def main() -> None:
     url = urlunsplit(urlsplit(SERVER)._replace(path=f"/{name}"))
     try:
         migrate(url)
-        asyncio.run(bench(url))
+        yield url
     finally:
         asyncio.run(execute(SERVER, f"DROP DATABASE {quote_identifier(name)} WITH (FORCE)"))
+
+
+def main() -> None:
+    with own_database() as url:
+        asyncio.run(bench(url))
 
 
 if __name__ == "__main__":

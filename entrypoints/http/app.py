@@ -19,8 +19,7 @@ MAX_BODY_BYTES = 1_048_576
 
 
 def create_app(container: Container) -> FastAPI:
-    """The routes take their use cases from `container` (wired by name); tests override its providers."""
-    container.wire(modules=[users, health, operations])
+    """The routes take their use cases from `container`, by name; tests override its providers."""
     app = FastAPI(
         title="users-api",
         version="1",
@@ -28,6 +27,7 @@ def create_app(container: Container) -> FastAPI:
         lifespan=Lifespan(container),
         redirect_slashes=False,
     )
+    app.state.container = container  # see entrypoints/http/dependencies.py
     routers = (users.router, health.router, operations.router)
     for router in routers:
         app.include_router(router)

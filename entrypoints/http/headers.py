@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -45,10 +45,10 @@ def next_link(request: Request, cursor: str) -> str:
     return f'<{request.url.path}?{urlencode([*kept, ("cursor", cursor)])}>; rel="next"'
 
 
-def require_media_type(*accepted: str) -> Callable[[Request], None]:
+def require_media_type(*accepted: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency answering 415 unless the body's Content-Type is one of `accepted`."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:  # async: FastAPI would run a plain def in a thread
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in accepted:
             raise HTTPException(415, detail=" or ".join(accepted))

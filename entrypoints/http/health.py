@@ -3,11 +3,11 @@
 import asyncio
 from typing import Annotated
 
-from dependency_injector.wiring import Provide, inject
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from domain.errors import StorageUnavailable
 from domain.ports import UserRepository
+from entrypoints.http.dependencies import provided
 from entrypoints.http.openapi import operation_id, problems
 from entrypoints.http.schemas import Health
 
@@ -21,10 +21,9 @@ async def live() -> Health:
 
 
 @router.get("/ready", responses=problems(503))
-@inject
 async def ready(
-    repository: Annotated[UserRepository, Depends(Provide["repository"])],
-    ready_timeout: Annotated[float, Depends(Provide["ready_timeout"])],
+    repository: Annotated[UserRepository, provided("repository")],
+    ready_timeout: Annotated[float, provided("ready_timeout")],
 ) -> Health:
     """200 when storage answers within the timeout, else 503 with Retry-After."""
     try:

@@ -2,15 +2,14 @@
 
 from typing import Annotated
 
-from dependency_injector.wiring import Provide, inject
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
+from entrypoints.http.dependencies import provided
 from entrypoints.http.metrics import MEDIA_TYPE, Metrics
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/metrics")
-@inject
-async def metrics(metrics: Annotated[Metrics, Depends(Provide["metrics"])]) -> Response:
+async def metrics(metrics: Annotated[Metrics, provided("metrics")]) -> Response:
     return Response(metrics.exposition(), media_type=MEDIA_TYPE)

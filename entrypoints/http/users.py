@@ -3,13 +3,13 @@
 from typing import Annotated
 from uuid import UUID
 
-from dependency_injector.wiring import Provide, inject
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from domain.listing import FILTER_MAX, Sort, UserFilter
 from domain.model import PRINTABLE_PATTERN, User
 from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
+from entrypoints.http.dependencies import provided
 from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
 from entrypoints.http.openapi import header, operation_id, problems
 from entrypoints.http.schemas import UserCreate, UserList, UserOut, UserPage, UserPatch
@@ -68,9 +68,8 @@ def _with_headers(response: Response, user: User) -> UserOut:
         **problems(409, 413, 415),
     },
 )
-@inject
 async def register_user(
-    body: UserCreate, response: Response, register: Annotated[RegisterUser, Depends(Provide["register_user"])]
+    body: UserCreate, response: Response, register: Annotated[RegisterUser, provided("register_user")]
 ) -> UserOut:
     user = await register(body.model_dump())
     response.headers["Location"] = f"{PREFIX}/{user.id}"
@@ -78,10 +77,9 @@ async def register_user(
 
 
 @router.post("/bulk", status_code=201, dependencies=[JSON], responses=problems(409, 413, 415))
-@inject
 async def register_users(
     body: Annotated[list[UserCreate], Body(min_length=1, max_length=BULK_MAX)],
-    register: Annotated[RegisterUsers, Depends(Provide["register_users"])],
+    register: Annotated[RegisterUsers, provided("register_users")],
 ) -> UserList:
     """All or nothing: when any item fails, nothing is written and every failing item is named."""
     users = await register([item.model_dump() for item in body])
@@ -97,11 +95,10 @@ async def register_users(
         **problems(404),
     },
 )
-@inject
 async def get_user(
     user_id: UUID,
     response: Response,
-    get: Annotated[GetUser, Depends(Provide["get_user"])],
+    get: Annotated[GetUser, provided("get_user")],
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> UserOut | Response:
     user = await get(user_id)
@@ -115,11 +112,10 @@ async def get_user(
     response_model_exclude_unset=True,
     responses={200: {"headers": {"Link": header('The next page, rel="next"')}}, **problems(400)},
 )
-@inject
 async def list_users(
     request: Request,
     response: Response,
-    list_users: Annotated[ListUsers, Depends(Provide["list_users"])],
+    list_users: Annotated[ListUsers, provided("list_users")],
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
     cursor: Annotated[str | None, Query(min_length=1, max_length=CURSOR_MAX)] = None,
     offset: Annotated[int | None, Query(ge=0, le=OFFSET_MAX)] = None,
@@ -153,12 +149,11 @@ async def list_users(
         }
     },
 )
-@inject
 async def change_user(
     user_id: UUID,
     body: Annotated[UserPatch, Body(media_type="application/merge-patch+json")],
     response: Response,
-    change: Annotated[ChangeUser, Depends(Provide["change_user"])],
+    change: Annotated[ChangeUser, provided("change_user")],
     if_match: IfMatch = None,
 ) -> UserOut:
     user = await change(user_id, body.model_dump(exclude_unset=True), expected_versions(if_match))
@@ -166,9 +161,8 @@ async def change_user(
 
 
 @router.delete(USER_PATH, status_code=204, responses=problems(404, 412))
-@inject
 async def remove_user(
-    user_id: UUID, remove: Annotated[RemoveUser, Depends(Provide["remove_user"])], if_match: IfMatch = None
+    user_id: UUID, remove: Annotated[RemoveUser, provided("remove_user")], if_match: IfMatch = None
 ) -> Response:
     await remove(user_id, expected_versions(if_match))
     return Response(status_code=204)
