@@ -21,9 +21,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) ## in-process figures for both adapters (PostgreSQL: the local server, or USERS_BENCH_POSTGRES_URL)
+bench: $(STAMP) ## every figure in the README's table, in one run (about 10 minutes; PostgreSQL and wrk)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.memory_adapter
 	$(BIN)/python -m bench.postgres_adapter
+	$(BIN)/python -m bench.http_load
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from adapters.postgres.errors import storage_errors
-from domain.errors import Conflict, StorageUnavailable, UserConflict
+from domain.errors import StorageUnavailable, UserConflict
 from domain.listing import PageQuery, UserFilter
 from domain.model import Profile, User, find_conflicts
 
@@ -23,7 +23,8 @@ COLUMNS = (
     "id", "username", "email", "first_name", "last_name",
     "username_key", "email_key", "search_text", "created_at", "updated_at", "version",
 )  # fmt: skip
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM users"
+# What a user is read back from; the keys are the domain's to derive again (see `_user`).
+_SELECT = "SELECT id, username, email, first_name, last_name, created_at, updated_at, version FROM users"
 _INSERT = (
     f"INSERT INTO users ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${n}' for n in range(1, 12))}) "
     "ON CONFLICT DO NOTHING"
@@ -53,15 +54,21 @@ class PostgresUserRepository:
         await self._insert(users, indexed=True)
 
     async def add_all(self, batches: AsyncIterable[Sequence[User]]) -> int:
-        stored = 0
-        async with self._connection() as connection, connection.transaction():
+        # One COPY, fed a batch at a time: the server stores one batch while the caller makes the
+        # next, on the other core. Only the profiles are kept, to name conflicts afterwards.
+        profiles: list[Profile] = []
+
+        async def records() -> AsyncIterator[tuple[Any, ...]]:
             async for batch in batches:
-                if not await _copy(connection, batch):  # a savepoint: only this batch is undone
-                    profiles = [user.profile for user in batch]
-                    await self._raise_conflicts(connection, profiles, indexed=True, offset=stored)
-                    raise StorageUnavailable("a unique key stayed contended")
-                stored += len(batch)
-        return stored
+                for user in batch:
+                    profiles.append(user.profile)
+                    yield row_of(user)
+
+        async with self._connection() as connection, connection.transaction():
+            if not await _copy(connection, records()):
+                await self._raise_conflicts(connection, profiles, indexed=True)
+                raise StorageUnavailable("a unique key stayed contended")
+        return len(profiles)
 
     async def get(self, user_id: UUID) -> User | None:
         async with self._connection() as connection:
@@ -125,7 +132,7 @@ class PostgresUserRepository:
                 if len(users) == 1 and not indexed:
                     inserted = await connection.execute(_INSERT, *row_of(users[0])) == "INSERT 0 1"
                 else:
-                    inserted = await _copy(connection, users)
+                    inserted = await _copy(connection, [row_of(user) for user in users])
                 if inserted:
                     return
                 await self._raise_conflicts(connection, [user.profile for user in users], indexed=indexed)
@@ -138,7 +145,6 @@ class PostgresUserRepository:
         *,
         indexed: bool,
         but: UUID | None = None,
-        offset: int = 0,
     ) -> None:
         rows = await connection.fetch(
             _TAKEN,
@@ -151,13 +157,15 @@ class PostgresUserRepository:
         }
         conflicts = find_conflicts(profiles, lambda field, key: key in taken[field], indexed=indexed)
         if conflicts:
-            raise UserConflict([_shifted(conflict, offset) for conflict in conflicts])
+            raise UserConflict(conflicts)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
         """A pooled connection within the acquire timeout; driver failures become StorageUnavailable."""
         with storage_errors():
-            connection = await self._pool.acquire(timeout=self._acquire_timeout)
+            # asyncio.timeout, not acquire(timeout=...): that one wraps each acquire in a task of its own.
+            async with asyncio.timeout(self._acquire_timeout):
+                connection = await self._pool.acquire()
         try:
             with storage_errors():
                 yield connection
@@ -170,20 +178,17 @@ class PostgresUserRepository:
                 log.warning("dropped a connection that failed its reset: %s", type(error).__name__)
 
 
-async def _copy(connection: Connection, users: Sequence[User]) -> bool:
-    """All or nothing in one transaction, through COPY; False when a unique key is taken."""
+async def _copy(
+    connection: Connection, records: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]]
+) -> bool:
+    """All or nothing in one transaction (a savepoint inside another), through COPY; False when a
+    unique key is taken."""
     try:
         async with connection.transaction():
-            await connection.copy_records_to_table(
-                "users", records=[row_of(user) for user in users], columns=COLUMNS
-            )
+            await connection.copy_records_to_table("users", records=records, columns=COLUMNS)
     except asyncpg.UniqueViolationError:
         return False
     return True
-
-
-def _shifted(conflict: Conflict, offset: int) -> Conflict:
-    return conflict if conflict.index is None else replace(conflict, index=conflict.index + offset)
 
 
 def _where(filter: UserFilter) -> tuple[list[str], list[Any]]:

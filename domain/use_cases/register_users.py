@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from domain.errors import FieldError, InvalidInput
 from domain.model import Draft, Profile, User
@@ -28,16 +28,30 @@ class RegisterUsers:
         self._users, self._clock, self._new_id = users, clock, new_id
 
     async def __call__(self, drafts: Sequence[Draft]) -> list[User]:
-        profiles: list[Profile] = []
-        errors: list[FieldError] = []
-        for index, draft in enumerate(drafts):
-            try:
-                profiles.append(Profile.parse(draft, index=index))
-            except InvalidInput as invalid:
-                errors.extend(invalid.errors)
-        if errors:
-            raise InvalidInput(errors)
         now = self._clock()
-        users = [User(self._new_id(), profile, created_at=now, updated_at=now) for profile in profiles]
-        await self._users.add_many(users)
+        users: list[User] = []
+        errors: list[FieldError] = []
+
+        async def batches() -> AsyncIterator[list[User]]:
+            # Made while the store takes the ones before; a bad draft stops the writing, and the
+            # rest are still checked, so that every bad one is named.
+            for start in range(0, len(drafts), _BATCH):
+                batch = []
+                for index, draft in enumerate(drafts[start : start + _BATCH], start):
+                    try:
+                        profile = Profile.parse(draft, index=index)
+                    except InvalidInput as invalid:
+                        errors.extend(invalid.errors)
+                        continue
+                    batch.append(User(self._new_id(), profile, created_at=now, updated_at=now))
+                users.extend(batch)
+                if not errors:
+                    yield batch
+            if errors:
+                raise InvalidInput(errors)
+
+        await self._users.add_all(batches())
         return users
+
+
+_BATCH = 1000
