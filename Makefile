@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) ## every figure in the README's table, in one run (about 10 minutes; PostgreSQL and wrk)
+bench: $(STAMP) ## every figure in the README's table, in one run (about 8 minutes; PostgreSQL and wrk)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.memory_adapter
