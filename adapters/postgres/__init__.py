@@ -3,7 +3,6 @@
 from adapters.postgres.admin import create_database, migrate
 from adapters.postgres.pool import (
     PoolOptions,
-    PoolUsage,
     describe,
     new_pool,
     open_pool,
@@ -15,7 +14,6 @@ from adapters.postgres.repository import PostgresUserRepository
 
 __all__ = [
     "PoolOptions",
-    "PoolUsage",
     "PostgresUserRepository",
     "create_database",
     "describe",

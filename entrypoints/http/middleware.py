@@ -83,6 +83,8 @@ class RequestContext:
         route = getattr(scope.get("route"), "path_format", UNMATCHED)
         method = scope["method"]
         self.metrics.observe(method, route, status, seconds)
+        if not access_log.isEnabledFor(logging.INFO):  # a hot path: build nothing for nobody
+            return
         access_log.info(
             "%s %s %s %.1f ms",
             method,

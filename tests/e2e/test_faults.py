@@ -8,7 +8,6 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -16,18 +15,12 @@ import pytest
 
 from tests.e2e.service import Service, environment
 from tests.integration.proxy import Proxy
-from tests.postgres import SERVER_URL, empty, fetchval
+from tests.postgres import SERVER_URL, fetchval
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 API = "/api/v1/users"
 REQUESTS, CONCURRENCY = 2000, 20
-
-
-def through(proxy: Proxy, url: str) -> str:
-    parts = urlsplit(url)
-    user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
 
 
 def body(n: int) -> dict[str, str]:
@@ -46,15 +39,13 @@ async def kill_connections(application_name: str) -> int:
 
 
 async def test_every_acknowledged_create_is_stored_once_while_connections_die(
-    tmp_path: Path, served_database: str
+    tmp_path: Path, database: str
 ) -> None:
-    await empty(served_database)
-    host, port = urlsplit(served_database).hostname, urlsplit(served_database).port
-    proxy = Proxy(host or "127.0.0.1", port or 5432)
+    proxy = Proxy.to(database)
     await proxy.start()
     name = f"faults-{uuid.uuid4().hex[:8]}"
     env = environment(
-        database_url=through(proxy, served_database),
+        database_url=proxy.route(database),
         application_name=name,
         pool_min_size="4",
         pool_max_size="10",
@@ -104,7 +95,7 @@ async def test_every_acknowledged_create_is_stored_once_while_connections_die(
             ready = await client.get("/health/ready")
         rows = {
             row["email"]: (str(row["id"]), row["username"], row["first_name"])
-            for row in await fetch_all(served_database, "SELECT id, username, email, first_name FROM users")
+            for row in await fetch_all(database, "SELECT id, username, email, first_name FROM users")
         }
     finally:
         service.kill()
@@ -129,7 +120,7 @@ async def test_every_acknowledged_create_is_stored_once_while_connections_die(
     assert 0 <= unacknowledged <= statuses[503]
     assert after.status_code == 201
     assert ready.status_code == 200
-    assert await fetchval(served_database, "SELECT count(DISTINCT username_key) FROM users") == len(rows)
+    assert await fetchval(database, "SELECT count(DISTINCT username_key) FROM users") == len(rows)
 
 
 async def fetch_all(url: str, query: str) -> list[dict[str, object]]:

@@ -35,13 +35,13 @@ def with_credentials(url: str, user: str, netloc: str | None = None) -> str:
     ],
 )
 def test_a_refused_password_shows_in_no_output(
-    tmp_path: Path, served_database: str, case: str, command: str
+    tmp_path: Path, own_database: str, case: str, command: str
 ) -> None:
     url = {
-        "unknown role": with_credentials(served_database, "no_such_role"),
-        "unreachable": with_credentials(served_database, "postgres", "127.0.0.1:1"),
-        "port not a number": with_credentials(served_database, "postgres", "127.0.0.1:x5432"),
-        "not postgresql": with_credentials(served_database, "postgres").replace("postgresql", "mysql", 1),
+        "unknown role": with_credentials(own_database, "no_such_role"),
+        "unreachable": with_credentials(own_database, "postgres", "127.0.0.1:1"),
+        "port not a number": with_credentials(own_database, "postgres", "127.0.0.1:x5432"),
+        "not postgresql": with_credentials(own_database, "postgres").replace("postgresql", "mysql", 1),
     }[case]
     env = environment(database_url=url, log_level="debug", start_timeout="1")
     result = users_api(command, cwd=tmp_path, env=env)

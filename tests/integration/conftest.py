@@ -1,7 +1,6 @@
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -9,19 +8,11 @@ import pytest
 from bootstrap import Container, Settings, create_container
 from entrypoints.http import create_app
 from tests.integration.proxy import Proxy
-from tests.postgres import drop_test_database, empty, in_own_thread, migrated_test_database
+from tests.postgres import empty
 
 pytestmark = pytest.mark.postgres
 
 AppClient = Callable[..., AbstractAsyncContextManager[tuple[Container, httpx.AsyncClient]]]
-
-
-@pytest.fixture(scope="module")
-def own_database() -> Iterator[str]:
-    """A migrated database for one module, for tests that change more than rows."""
-    url = in_own_thread(migrated_test_database)
-    yield url
-    in_own_thread(drop_test_database, url)
 
 
 @pytest.fixture
@@ -46,9 +37,7 @@ async def app_client(database_url: str) -> AppClient:
 @pytest.fixture
 async def proxy(database_url: str) -> AsyncIterator[tuple[Proxy, str]]:
     """A cuttable path to the test database, and the URL that goes through it."""
-    parts = urlsplit(database_url)
-    proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    proxy = Proxy.to(database_url)
     await proxy.start()
-    user = f"{parts.username}@" if parts.username else ""
-    yield proxy, urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
+    yield proxy, proxy.route(database_url)
     await proxy.cut()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from urllib.parse import urlsplit, urlunsplit
 
 
 class Proxy:
@@ -17,6 +18,18 @@ class Proxy:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]
+
+    @classmethod
+    def to(cls, url: str) -> Proxy:
+        """A proxy to the server that `url` names."""
+        parts = urlsplit(url)
+        return cls(parts.hostname or "127.0.0.1", parts.port or 5432)
+
+    def route(self, url: str) -> str:
+        """`url`, going through this proxy."""
+        parts = urlsplit(url)
+        user = f"{parts.username}@" if parts.username else ""
+        return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{self.port}"))
 
     async def start(self) -> None:
         """Accepts connections again and pipes them to the target."""
