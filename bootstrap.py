@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         default=False, description="behind PgBouncer in transaction mode: no prepared statements"
     )
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, url: Any) -> Any:
+        # `USERS_DATABASE_URL=` is how compose files and CI systems often say "not set".
+        return None if isinstance(url, str) and not url.strip() else url
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
@@ -178,8 +184,8 @@ def build_app() -> FastAPI:
     return create_app(create_container())
 
 
-class Operations:
-    """What the `users-api` commands do, composed: see entrypoints/cli.py."""
+class CliActions:
+    """What the `users-api` commands ask of the composition root: see entrypoints/cli/actions.py."""
 
     def serve_target(self, **overrides: Any) -> tuple[FastAPI, Settings]:
         """The app and the settings it runs with (command-line options over the environment), once
@@ -232,7 +238,7 @@ async def _check_database(settings: Settings) -> None:
 
 def main() -> None:
     """The `users-api` command."""
-    build_cli(Operations())()
+    build_cli(CliActions())()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bootstrap import Operations, Settings
+from bootstrap import CliActions, Settings
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def test_command_line_options_override_the_environment_and_unset_ones_do_not(
     monkeypatch.setenv("USERS_PORT", "9002")
     monkeypatch.setenv("USERS_HOST", "0.0.0.0")
 
-    app, settings = Operations().serve_target(host="127.0.0.2", port=None, log_level=None)
+    app, settings = CliActions().serve_target(host="127.0.0.2", port=None, log_level=None)
 
     assert (settings.host, settings.port) == ("127.0.0.2", 9002)
     assert app.title == "users-api"
@@ -95,3 +95,12 @@ def test_a_refused_setting_does_not_repeat_the_password(
 
     assert "hunter2" not in str(refused.value)  # what a traceback or a log shows
     assert refused.value.errors(include_input=False)
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_database_url_means_unset(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("USERS_DATABASE_URL", value)
+
+    settings = Settings()
+
+    assert (settings.database_url, settings.storage) == (None, "memory")

@@ -1,16 +1,18 @@
-"""The FastAPI application, built around a container that the composition root hands in."""
+"""The FastAPI application, built around the services that the composition root hands in."""
 
 from __future__ import annotations
 
-from dependency_injector.containers import Container
-from dependency_injector.ext.starlette import Lifespan
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 
 from domain.errors import DomainError
-from entrypoints.http import health, operations, users
+from entrypoints.http import health, metrics, users
+from entrypoints.http.dependencies import Services
 from entrypoints.http.middleware import BodyLimit, RequestContext, TrustedHosts
 from entrypoints.http.openapi import openapi
 from entrypoints.http.problems import domain_error, http_error, validation_error
@@ -18,17 +20,18 @@ from entrypoints.http.problems import domain_error, http_error, validation_error
 MAX_BODY_BYTES = 1_048_576
 
 
-def create_app(container: Container) -> FastAPI:
-    """The routes take their use cases from `container`, by name; tests override its providers."""
+def create_app(services: Services) -> FastAPI:
+    """The routes take what they need from `services` (see dependencies.py); tests override its
+    providers. What the services hold (a pool) opens and closes with the app's lifespan."""
     app = FastAPI(
         title="users-api",
         version="1",
         description="Registers, finds, lists, searches, changes and removes users.",
-        lifespan=Lifespan(container),
+        lifespan=_lifespan,
         redirect_slashes=False,
     )
-    app.state.container = container  # see entrypoints/http/dependencies.py
-    routers = (users.router, health.router, operations.router)
+    app.state.services = services
+    routers = (users.router, health.router, metrics.router)
     for router in routers:
         app.include_router(router)
     app.state.routes = [route for router in routers for route in router.routes]  # for a 405's Allow
@@ -36,7 +39,7 @@ def create_app(container: Container) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    if origins := container.cors_origins():
+    if origins := services.cors_origins():
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
@@ -45,8 +48,20 @@ def create_app(container: Container) -> FastAPI:
             expose_headers=["ETag", "Location", "Link", "Retry-After", "X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(TrustedHosts, hosts=container.trusted_hosts())
+    app.add_middleware(TrustedHosts, hosts=services.trusted_hosts())
     # Outermost of ours: every answer above carries the request id, is logged and counted.
-    app.add_middleware(RequestContext, metrics=container.metrics())
+    app.add_middleware(RequestContext, metrics=services.metrics())
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services: Services = app.state.services
+    if (opening := services.init_resources()) is not None:
+        await opening
+    try:
+        yield
+    finally:
+        if (closing := services.shutdown_resources()) is not None:
+            await closing

@@ -1,7 +1,6 @@
 """Liveness and readiness, outside /api/v1."""
 
 import asyncio
-from typing import Annotated
 
 from fastapi import APIRouter
 
@@ -22,8 +21,8 @@ async def live() -> Health:
 
 @router.get("/ready", responses=problems(503))
 async def ready(
-    repository: Annotated[UserRepository, provided("repository")],
-    ready_timeout: Annotated[float, provided("ready_timeout")],
+    repository: UserRepository = provided(lambda services: services.repository),
+    ready_timeout: float = provided(lambda services: services.ready_timeout),
 ) -> Health:
     """200 when storage answers within the timeout, else 503 with Retry-After."""
     try:

@@ -1,13 +1,17 @@
-"""Prometheus metrics: requests by route template and status, their latency, and the pool's use."""
+"""Prometheus metrics: requests by route template and status, their latency, and the pool's use;
+served at /metrics, outside /api/v1 and outside the API's schema (an operator scrapes it)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from entrypoints.http.dependencies import provided
 
 MEDIA_TYPE = CONTENT_TYPE_LATEST
 UNMATCHED = "unmatched"  # the route label of a path no route serves: raw paths would be unbounded
@@ -70,3 +74,11 @@ class _PoolCollector(Collector):
         yield GaugeMetricFamily(
             "users_api_pool_max_connections", "The pool's upper bound", value=usage.max_size
         )
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/metrics")
+async def exposition(metrics: Metrics = provided(lambda services: services.metrics)) -> Response:
+    return Response(metrics.exposition(), media_type=MEDIA_TYPE)

@@ -4,7 +4,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
-from starlette.convertors import StringConvertor, register_url_convertor
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from domain.listing import FILTER_MAX, Sort, UserFilter
 from domain.model import PRINTABLE_PATTERN, User
@@ -20,22 +22,26 @@ LIMIT_MAX, LIMIT_DEFAULT = 200, 50
 OFFSET_MAX = 10_000_000
 CURSOR_MAX = 2048
 
-# A user's path never matches /bulk, so that PATCH or GET on /bulk is a 405 (Allow: POST) and not an
-# attempt to read "bulk" as a user id. Every other segment is read, and one not a UUID is a 422.
-USER_PATH = "/{user_id:user_id}"
+USER_PATH = "/{user_id}"  # any segment but `bulk` (see _UsersRoute); one not a UUID is a 422
 
 
-class _UserIdSegment(StringConvertor):
-    regex = "(?!bulk$)[^/]+"
+class _UsersRoute(APIRoute):
+    """`/{user_id}` never matches `/bulk`, so that GET or PATCH on /bulk is a 405 (Allow: POST) and
+    not an attempt to read "bulk" as a user id."""
 
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and child["path_params"].get("user_id") == "bulk":
+            return Match.NONE, {}
+        return match, child
 
-register_url_convertor("user_id", _UserIdSegment())
 
 router = APIRouter(
     prefix=PREFIX,
     tags=["users"],
     responses=problems(422, 500, 503),
     generate_unique_id_function=operation_id,
+    route_class=_UsersRoute,
 )
 # Where a new user leads: the links that clients (and stateful fuzzing) follow.
 CREATED_LINKS = {
@@ -69,7 +75,9 @@ def _with_headers(response: Response, user: User) -> UserOut:
     },
 )
 async def register_user(
-    body: UserCreate, response: Response, register: Annotated[RegisterUser, provided("register_user")]
+    body: UserCreate,
+    response: Response,
+    register: RegisterUser = provided(lambda services: services.register_user),
 ) -> UserOut:
     user = await register(body.model_dump())
     response.headers["Location"] = f"{PREFIX}/{user.id}"
@@ -79,7 +87,7 @@ async def register_user(
 @router.post("/bulk", status_code=201, dependencies=[JSON], responses=problems(409, 413, 415))
 async def register_users(
     body: Annotated[list[UserCreate], Body(min_length=1, max_length=BULK_MAX)],
-    register: Annotated[RegisterUsers, provided("register_users")],
+    register: RegisterUsers = provided(lambda services: services.register_users),
 ) -> UserList:
     """All or nothing: when any item fails, nothing is written and every failing item is named."""
     users = await register([item.model_dump() for item in body])
@@ -98,7 +106,7 @@ async def register_users(
 async def get_user(
     user_id: UUID,
     response: Response,
-    get: Annotated[GetUser, provided("get_user")],
+    get: GetUser = provided(lambda services: services.get_user),
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> UserOut | Response:
     user = await get(user_id)
@@ -115,7 +123,7 @@ async def get_user(
 async def list_users(
     request: Request,
     response: Response,
-    list_users: Annotated[ListUsers, provided("list_users")],
+    list_users: ListUsers = provided(lambda services: services.list_users),
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
     cursor: Annotated[str | None, Query(min_length=1, max_length=CURSOR_MAX)] = None,
     offset: Annotated[int | None, Query(ge=0, le=OFFSET_MAX)] = None,
@@ -153,7 +161,7 @@ async def change_user(
     user_id: UUID,
     body: Annotated[UserPatch, Body(media_type="application/merge-patch+json")],
     response: Response,
-    change: Annotated[ChangeUser, provided("change_user")],
+    change: ChangeUser = provided(lambda services: services.change_user),
     if_match: IfMatch = None,
 ) -> UserOut:
     user = await change(user_id, body.model_dump(exclude_unset=True), expected_versions(if_match))
@@ -162,7 +170,9 @@ async def change_user(
 
 @router.delete(USER_PATH, status_code=204, responses=problems(404, 412))
 async def remove_user(
-    user_id: UUID, remove: Annotated[RemoveUser, provided("remove_user")], if_match: IfMatch = None
+    user_id: UUID,
+    remove: RemoveUser = provided(lambda services: services.remove_user),
+    if_match: IfMatch = None,
 ) -> Response:
     await remove(user_id, expected_versions(if_match))
     return Response(status_code=204)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from typer.testing import CliRunner
 
-from bootstrap import Operations
+from bootstrap import CliActions
 from entrypoints.cli import build_cli
 from tests.postgres import (
     SERVER_URL,
@@ -21,7 +21,7 @@ from tests.postgres import (
 
 pytestmark = pytest.mark.postgres
 
-cli = build_cli(Operations())
+cli = build_cli(CliActions())
 
 
 @pytest.fixture(autouse=True)
