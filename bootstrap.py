@@ -6,17 +6,22 @@ Nothing is built at import time; `create_container()` and `create_app()` build o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
-from typing import Annotated, Any, Literal, Self
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from dependency_injector import containers, providers
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from adapters.memory import InMemoryUserRepository
+from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
+from adapters.passwords import Argon2PasswordHasher, HashingOptions
 from adapters.postgres import (
     PoolOptions,
+    PostgresLoginAttempts,
     PostgresUserRepository,
     create_database,
     describe,
@@ -27,13 +32,19 @@ from adapters.postgres import (
     wait_for_database,
 )
 from adapters.postgres.admin import MAINTENANCE_DATABASE, schema_behind
+from adapters.tokens import SECRET_MIN_BYTES, JwtTokens
+from domain.access import OPERATOR
 from domain.sources import Uuid7Ids, utc_now
 from domain.use_cases import (
+    Authenticate,
     ChangeUser,
+    CreateFirstAdmin,
     GetUser,
     ImportReport,
     ImportUsers,
+    IssueToken,
     ListUsers,
+    PasswordCheck,
     RegisterUser,
     RegisterUsers,
     RemoveUser,
@@ -43,6 +54,9 @@ from entrypoints.cli import build_cli
 from entrypoints.http import create_app
 from entrypoints.http.metrics import Metrics
 from entrypoints.logs import LogFormat
+
+log = logging.getLogger("users_api")
+T = TypeVar("T")
 
 
 class Settings(BaseSettings):
@@ -83,6 +97,21 @@ class Settings(BaseSettings):
     pgbouncer: bool = Field(
         default=False, description="behind PgBouncer in transaction mode: no prepared statements"
     )
+    token_secret: SecretStr | None = Field(
+        default=None,
+        description=f"signs the tokens; at least {SECRET_MIN_BYTES} bytes; unset: random per process",
+    )
+    token_lifetime: int = Field(default=900, ge=60, le=86_400, description="seconds a token is valid")
+    token_revocation_delay: float = Field(
+        default=2.0, ge=0, le=5, description="seconds a revoked token may still be accepted"
+    )
+    open_registration: bool = Field(default=False, description="anyone may register (as a member)")
+    first_admin_username: str | None = None
+    first_admin_email: str | None = None
+    first_admin_password: SecretStr | None = None
+    password_hash_time_cost: int = Field(default=2, ge=1, description="Argon2id passes")
+    password_hash_memory_kib: int = Field(default=19_456, ge=8, description="Argon2id memory per hash")
+    password_hash_concurrency: int = Field(default=2, ge=1, description="hashes computed at once")
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -97,6 +126,13 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return url
 
+    @field_validator("token_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value().encode()) < SECRET_MIN_BYTES:
+            raise ValueError(f"must be at least {SECRET_MIN_BYTES} bytes")
+        return secret
+
     @field_validator("trusted_hosts", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -109,6 +145,31 @@ class Settings(BaseSettings):
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("pool_min_size must not exceed pool_max_size")
         return self
+
+    @model_validator(mode="after")
+    def _first_admin_whole(self) -> Self:
+        given = [self.first_admin_username, self.first_admin_email, self.first_admin_password]
+        if any(value is not None for value in given) and None in given:
+            raise ValueError("set all three of USERS_FIRST_ADMIN_USERNAME, _EMAIL and _PASSWORD, or none")
+        return self
+
+    def with_token_secret(self) -> Settings:
+        """These settings, with a random token secret when none is set (see the README)."""
+        if self.token_secret is not None:
+            return self
+        return self.model_copy(update={"token_secret": SecretStr(secrets.token_urlsafe(SECRET_MIN_BYTES))})
+
+    def token_key(self) -> bytes:
+        if self.token_secret is None:
+            raise ValueError("USERS_TOKEN_SECRET is not set")
+        return self.token_secret.get_secret_value().encode()
+
+    def hashing_options(self) -> HashingOptions:
+        return HashingOptions(
+            time_cost=self.password_hash_time_cost,
+            memory_kib=self.password_hash_memory_kib,
+            concurrency=self.password_hash_concurrency,
+        )
 
     @property
     def storage(self) -> Literal["memory", "postgres"]:
@@ -135,6 +196,8 @@ class Settings(BaseSettings):
 
 class MemoryStorage(containers.DeclarativeContainer):
     repository = providers.Singleton(InMemoryUserRepository)
+    login_attempts = providers.Singleton(InMemoryLoginAttempts)
+    ready: providers.Object[None] = providers.Object(None)  # nothing to open
     pool_usage: providers.Object[None] = providers.Object(None)  # no pool, no pool metrics
 
 
@@ -144,8 +207,12 @@ class PostgresStorage(containers.DeclarativeContainer):
     # time limit. The repository depends on the pool, not on the Resource, so it stays synchronous.
     pool = providers.Singleton(new_pool, settings.provided.dsn.call(), settings.provided.pool_options.call())
     pool_life = providers.Resource(run_pool, pool, settings.provided.pool_close_timeout)
+    ready = pool_life  # what must be open before anything is stored at start
     repository = providers.Singleton(
         PostgresUserRepository, pool, acquire_timeout=settings.provided.pool_acquire_timeout
+    )
+    login_attempts = providers.Singleton(
+        PostgresLoginAttempts, pool, acquire_timeout=settings.provided.pool_acquire_timeout
     )
     pool_usage = providers.Factory(usage, pool)  # read afresh at every scrape
 
@@ -162,19 +229,77 @@ class Container(containers.DeclarativeContainer):
     repository = storage.repository
     metrics = providers.Singleton(Metrics, pool_usage=storage.pool_usage.provider)
 
-    register_user = providers.Factory(RegisterUser, users=repository, clock=clock, new_id=new_id)
-    register_users = providers.Factory(RegisterUsers, users=repository, clock=clock, new_id=new_id)
+    hasher = providers.Singleton(Argon2PasswordHasher, settings.provided.hashing_options.call())
+    tokens = providers.Singleton(
+        JwtTokens,
+        secret=settings.provided.token_key.call(),
+        lifetime=providers.Factory(timedelta, seconds=settings.provided.token_lifetime),
+        clock=clock,
+    )
+    password_check = providers.Factory(
+        PasswordCheck, hasher=hasher, attempts=storage.login_attempts, clock=clock
+    )
+    # One per app: it remembers credentials versions for at most the revocation delay.
+    authenticate = providers.Singleton(
+        Authenticate,
+        tokens=tokens,
+        users=repository,
+        clock=clock,
+        revocation_delay=providers.Factory(timedelta, seconds=settings.provided.token_revocation_delay),
+    )
+    issue_token = providers.Factory(
+        IssueToken, users=repository, check=password_check, hasher=hasher, tokens=tokens
+    )
+    register_user = providers.Factory(
+        RegisterUser,
+        users=repository,
+        clock=clock,
+        new_id=new_id,
+        hasher=hasher,
+        open_registration=settings.provided.open_registration,
+    )
+    register_users = providers.Factory(
+        RegisterUsers, users=repository, clock=clock, new_id=new_id, hasher=hasher
+    )
     get_user = providers.Factory(GetUser, users=repository)
     list_users = providers.Factory(ListUsers, users=repository)
-    change_user = providers.Factory(ChangeUser, users=repository, clock=clock)
+    change_user = providers.Factory(
+        ChangeUser, users=repository, clock=clock, hasher=hasher, check=password_check
+    )
     remove_user = providers.Factory(RemoveUser, users=repository)
-    import_users = providers.Factory(ImportUsers, users=repository, clock=clock, new_id=new_id)
+    import_users = providers.Factory(ImportUsers, users=repository, clock=clock, new_id=new_id, hasher=hasher)
+    create_first_admin = providers.Factory(CreateFirstAdmin, users=repository, register=register_user)
+    # At start, once storage is open: the admin of USERS_FIRST_ADMIN_* when the store has none.
+    first_admin = providers.Resource(
+        lambda create, settings, ready: _create_first_admin(create, settings),
+        create=create_first_admin,
+        settings=settings,
+        ready=storage.ready,
+    )
+
+
+async def _create_first_admin(create: CreateFirstAdmin, settings: Settings) -> None:
+    if settings.first_admin_username is None or settings.first_admin_password is None:
+        return
+    draft = {
+        "username": settings.first_admin_username,
+        "email": settings.first_admin_email,
+        "password": settings.first_admin_password.get_secret_value(),
+    }
+    if (admin := await create(draft)) is not None:
+        log.info("created the first admin, %s", admin.profile.username)
 
 
 def create_container(settings: Settings | None = None) -> Container:
     """PostgreSQL when a database URL is set, else memory. Only the chosen storage is ever built,
     so the lifespan opens a pool only when there is a database to open it on."""
     settings = settings or Settings()
+    if settings.token_secret is None:
+        log.warning(
+            "USERS_TOKEN_SECRET is not set: tokens are signed with a random secret of this process;"
+            " they will not survive a restart or be shared between workers"
+        )
+        settings = settings.with_token_secret()
     storage = MemoryStorage() if settings.database_url is None else PostgresStorage(settings=settings)
     return Container(settings=settings, storage=storage)
 
@@ -211,23 +336,38 @@ class CliActions:
     def import_users(
         self, rows: Iterable[Row], *, atomic: bool, batch_size: int, progress: Callable[[int], None]
     ) -> ImportReport:
-        settings = Settings()
-        settings.dsn()  # refuses at once without a database: an import into memory would vanish
-        return asyncio.run(_import(settings, rows, atomic=atomic, batch_size=batch_size, progress=progress))
+        async def work(container: Container) -> ImportReport:
+            import_users = container.import_users(batch_size=batch_size)
+            return await import_users(OPERATOR, rows, atomic=atomic, progress=progress)
+
+        return _on_the_database(work)
+
+    def create_admin(self, username: str, email: str, password: str) -> str:
+        async def work(container: Container) -> str:
+            draft = {"username": username, "email": email, "password": password, "role": "admin"}
+            admin = await container.register_user()(OPERATOR, draft)
+            return admin.profile.username
+
+        return _on_the_database(work)
 
 
-async def _import(
-    settings: Settings, rows: Iterable[Row], *, atomic: bool, batch_size: int, progress: Callable[[int], None]
-) -> ImportReport:
-    await _check_database(settings)
-    container = create_container(settings)
-    # The pool is an async Resource, so these return awaitables; their stubs allow None.
-    await container.init_resources()  # type: ignore[misc]
-    try:
-        import_users = container.import_users(batch_size=batch_size)
-        return await import_users(rows, atomic=atomic, progress=progress)
-    finally:
-        await container.shutdown_resources()  # type: ignore[misc]
+def _on_the_database(work: Callable[[Container], Awaitable[T]]) -> T:
+    """Runs `work` on the configured database's store, once it answers and its schema is current.
+    Refuses at once without a database: what it stored in memory would vanish with the process."""
+    settings = Settings()
+    settings.dsn()
+
+    async def run() -> T:
+        await _check_database(settings)
+        container = create_container(settings)
+        # The pool is an async Resource, so these return awaitables; their stubs allow None.
+        await container.init_resources()  # type: ignore[misc]
+        try:
+            return await work(container)
+        finally:
+            await container.shutdown_resources()  # type: ignore[misc]
+
+    return asyncio.run(run())
 
 
 async def _check_database(settings: Settings) -> None:

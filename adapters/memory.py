@@ -1,15 +1,16 @@
-"""The in-memory UserRepository, for development and fast tests: the same answers as every adapter
+"""The in-memory store, for development and fast tests: the same answers as every adapter
 (tests/contract proves it), with every page costing a sort of the matching users."""
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import AsyncIterable, Callable, Sequence
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from domain.errors import UserConflict
+from domain.errors import LastAdmin, UserConflict
 from domain.listing import PageQuery, SortValue, UserFilter
-from domain.model import User, find_conflicts
+from domain.model import Role, User, find_conflicts
 
 
 class InMemoryUserRepository:
@@ -19,6 +20,7 @@ class InMemoryUserRepository:
     def __init__(self) -> None:
         self._users: dict[UUID, User] = {}
         self._owners: dict[str, dict[str, UUID]] = {"username": {}, "email": {}}
+        self._admins: set[UUID] = set()
 
     async def add(self, user: User) -> None:
         self._insert([user], indexed=False)
@@ -33,6 +35,10 @@ class InMemoryUserRepository:
 
     async def get(self, user_id: UUID) -> User | None:
         return self._users.get(user_id)
+
+    async def find_by_login(self, key: str) -> User | None:
+        owner = self._owners["username"].get(key) or self._owners["email"].get(key)
+        return None if owner is None else self._users[owner]
 
     async def list(self, query: PageQuery) -> list[User]:
         key, descending, matches = query.sort.key, query.sort.descending, query.filter.matches
@@ -56,21 +62,27 @@ class InMemoryUserRepository:
     async def count(self, filter: UserFilter) -> int:
         return sum(1 for user in self._users.values() if filter.matches(user))
 
-    async def update(self, user: User, *, expected_version: int) -> bool:
+    async def has_admin(self) -> bool:
+        return bool(self._admins)
+
+    async def update(self, user: User, *, previous: User) -> bool:
         stored = self._users.get(user.id)
-        if stored is None or stored.version != expected_version:
+        if stored is None or stored.version != previous.version:
             return False
         conflicts = find_conflicts([user.profile], self._taken(but=user.id), indexed=False)
         if conflicts:
             raise UserConflict(conflicts)
+        if user.role is not Role.ADMIN:
+            self._keep_an_admin_besides(stored)
         self._release(stored)
         self._claim(user)
         return True
 
-    async def remove(self, user_id: UUID, *, expected_version: int | None = None) -> bool:
-        stored = self._users.get(user_id)
-        if stored is None or expected_version not in (None, stored.version):
+    async def remove(self, user: User) -> bool:
+        stored = self._users.get(user.id)
+        if stored is None or stored.version != user.version:
             return False
+        self._keep_an_admin_besides(stored)
         self._release(stored)
         return True
 
@@ -87,12 +99,39 @@ class InMemoryUserRepository:
     def _taken(self, but: UUID | None = None) -> Callable[[str, str], bool]:
         return lambda field, key: self._owners[field].get(key, but) != but
 
+    def _keep_an_admin_besides(self, user: User) -> None:
+        if self._admins == {user.id}:
+            raise LastAdmin(user.id)
+
     def _claim(self, user: User) -> None:
         self._users[user.id] = user
         self._owners["username"][user.profile.username_key] = user.id
         self._owners["email"][user.profile.email_key] = user.id
+        if user.role is Role.ADMIN:
+            self._admins.add(user.id)
 
     def _release(self, user: User) -> None:
         del self._users[user.id]
         del self._owners["username"][user.profile.username_key]
         del self._owners["email"][user.profile.email_key]
+        self._admins.discard(user.id)
+
+
+_WINDOWS_KEPT = 100_000
+
+
+class InMemoryLoginAttempts:
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, datetime]] = {}
+
+    async def count(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        if len(self._windows) >= _WINDOWS_KEPT:  # names sprayed by a guesser: forget the windows over
+            self._windows = {key: kept for key, kept in self._windows.items() if kept[1] > now - window}
+        attempts, since = self._windows.get(account, (0, now))
+        if since <= now - window:
+            attempts, since = 0, now
+        self._windows[account] = (attempts + 1, since)
+        return attempts + 1, since
+
+    async def clear(self, account: str) -> None:
+        self._windows.pop(account, None)

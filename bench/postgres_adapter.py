@@ -20,7 +20,8 @@ import asyncpg
 
 from adapters.postgres import PoolOptions, PostgresUserRepository, describe, migrate, open_pool
 from adapters.postgres.admin import quote_identifier
-from adapters.postgres.repository import COLUMNS, Pool, row_of
+from adapters.postgres.connections import Pool
+from adapters.postgres.repository import COLUMNS, row_of
 from domain.model import Profile, User
 from domain.sources import Uuid7Ids, utc_now
 from domain.use_cases import ListUsers, RegisterUsers

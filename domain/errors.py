@@ -62,5 +62,34 @@ class StorageUnavailable(DomainError):
     """The store did not answer in time, refused, or lost the connection."""
 
 
+class Unauthenticated(DomainError):
+    """No token, or one that is malformed, expired, tampered with or revoked."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but their role does not allow this."""
+
+
+class InvalidGrant(DomainError):
+    """Wrong password, unknown user, or a user without a password: one answer for all three."""
+
+    def __init__(self) -> None:
+        super().__init__("the credentials do not match")
+
+
+class TooManyAttempts(DomainError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("too many failed logins")
+        self.retry_after = retry_after  # seconds until the window passes
+
+
+class LastAdmin(DomainError):
+    """The change would leave the store without an admin."""
+
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__(f"user {user_id} is the last admin")
+        self.user_id = user_id
+
+
 def _conflict_order(conflict: Conflict) -> tuple[int, int]:
     return (-1 if conflict.index is None else conflict.index, 0 if conflict.field == "username" else 1)

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from domain.errors import Conflict, FieldError, InvalidInput
@@ -24,7 +25,8 @@ PRINTABLE_PATTERN = rf"^[^{_CONTROL}]*$"
 PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
 
 Draft = Mapping[str, str | None]
-"""Profile fields as a client sent them, before any rule is checked."""
+"""Fields as a client sent them, before any rule is checked: the profile's, and the credentials'
+(`password`, `current_password`, `role`) where a use case takes them."""
 
 _USERNAME = re.compile(USERNAME_PATTERN)
 # Unicode's categories Cc (control) and Cs (surrogate), as one search in C rather than a loop in Python.
@@ -102,6 +104,20 @@ class Profile:
         return {name: getattr(self, name) for name in PROFILE_FIELDS}
 
 
+class Role(StrEnum):
+    MEMBER = "member"
+    ADMIN = "admin"
+
+    @classmethod
+    def parse(cls, value: str | None, *, index: int | None = None) -> Role:
+        if value in _ROLES:
+            return cls(value)
+        raise InvalidInput([FieldError("role", "must be member or admin", index)])
+
+
+_ROLES = frozenset(Role)
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: UUID
@@ -109,9 +125,35 @@ class User:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    role: Role = Role.MEMBER
+    # A PHC string (argon2id, or bcrypt when imported); None: the user cannot log in.
+    password_hash: str | None = field(default=None, repr=False)
+    # Goes up with every password or role change: tokens issued before it are revoked.
+    credentials_version: int = 1
 
-    def changed(self, profile: Profile, now: datetime) -> User:
-        return replace(self, profile=profile, updated_at=now, version=self.version + 1)
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    def changed(
+        self,
+        now: datetime,
+        *,
+        profile: Profile | None = None,
+        role: Role | None = None,
+        password_hash: str | None = None,
+    ) -> User:
+        """The next version; a new role or password also revokes the tokens issued before it."""
+        credentials = (role is not None and role != self.role) or password_hash is not None
+        return replace(
+            self,
+            profile=profile or self.profile,
+            role=role or self.role,
+            password_hash=password_hash or self.password_hash,
+            updated_at=now,
+            version=self.version + 1,
+            credentials_version=self.credentials_version + credentials,
+        )
 
 
 _USERNAME_RULE = (

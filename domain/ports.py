@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from domain.credentials import Claims, IssuedToken, Password
 from domain.listing import PageQuery, UserFilter
 from domain.model import User
 
@@ -28,20 +29,61 @@ class UserRepository(Protocol):
 
     async def get(self, user_id: UUID) -> User | None: ...
 
+    async def find_by_login(self, key: str) -> User | None:
+        """The user whose username or email has this canonical key (no username holds an @, every
+        email does, so at most one matches)."""
+
     async def list(self, query: PageQuery) -> list[User]:
         """Up to `query.limit` matching users in sort order, after `query.after` or past `query.offset`."""
 
     async def count(self, filter: UserFilter) -> int: ...
 
-    async def update(self, user: User, *, expected_version: int) -> bool:
-        """Replaces the stored user if it is at `expected_version`; False if it is not, or is gone.
-        Raises UserConflict as `add` does."""
+    async def has_admin(self) -> bool: ...
 
-    async def remove(self, user_id: UUID, *, expected_version: int | None = None) -> bool:
-        """False when no user has this id (at this version, when one is given)."""
+    async def update(self, user: User, *, previous: User) -> bool:
+        """Replaces `previous` (the user as read) by `user` if the store still holds it at
+        `previous.version`; False if it does not, or it is gone. Raises UserConflict as `add` does,
+        and LastAdmin when `previous` is the only admin and `user` is not an admin."""
+
+    async def remove(self, user: User) -> bool:
+        """Removes `user` if the store still holds it at `user.version`; False if it does not, or
+        it is gone. Raises LastAdmin when `user` is the only admin."""
 
     async def ping(self) -> None:
         """Returns once the store answers; raises StorageUnavailable otherwise."""
+
+
+class LoginAttempts(Protocol):
+    """Login attempts per account, kept in storage so that every worker and replica counts them."""
+
+    async def count(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        """Counts one attempt at `now`; returns the attempts counted since the first of the current
+        window, and when that window began. A window over at `now` starts again from this attempt."""
+
+    async def clear(self, account: str) -> None: ...
+
+
+class PasswordHasher(Protocol):
+    """Hashes and checks passwords off the event loop, a bounded number at a time."""
+
+    async def hash(self, password: Password) -> str: ...
+
+    async def verify(self, password: Password, password_hash: str | None) -> bool:
+        """Whether it matches; with no hash (no such user, no password), the same work, then False."""
+
+    def outdated(self, password_hash: str) -> bool:
+        """Made by another algorithm or with other parameters: hash it again at the next login."""
+
+    def recognizes(self, password_hash: str) -> bool:
+        """A hash this hasher can verify (a PHC string of a supported algorithm)."""
+
+
+class Tokens(Protocol):
+    def issue(self, user: User) -> IssuedToken: ...
+
+    def read(self, token: str) -> Claims:
+        """The claims of a token this service signed; raises Unauthenticated for any other string,
+        and for an expired token."""
 
 
 class Clock(Protocol):

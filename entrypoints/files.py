@@ -13,6 +13,9 @@ from typing import TextIO
 from domain.model import PROFILE_FIELDS
 from domain.use_cases import Row
 
+# What a row may hold: a profile, and a password hash brought from another system.
+COLUMNS = (*PROFILE_FIELDS, "password_hash")
+
 
 class Format(StrEnum):
     CSV = "csv"
@@ -36,9 +39,9 @@ def rows(file: TextIO, format: Format) -> Iterator[Row]:
 def csv_rows(file: TextIO) -> Iterator[Row]:
     reader = csv.DictReader(file, strict=True)
     header = reader.fieldnames or []
-    unknown = [name for name in header if name not in PROFILE_FIELDS]
+    unknown = [name for name in header if name not in COLUMNS]
     if unknown or not {"username", "email"} <= set(header):
-        raise ValueError(f"the CSV header must name username and email, and only {', '.join(PROFILE_FIELDS)}")
+        raise ValueError(f"the CSV header must name username and email, and only {', '.join(COLUMNS)}")
     ended = reader.line_num
     try:
         for record in reader:
@@ -62,7 +65,7 @@ def ndjson_rows(file: TextIO) -> Iterator[Row]:
             continue
         if not isinstance(record, dict):
             yield line, "not a JSON object"
-        elif unknown := sorted(set(record) - set(PROFILE_FIELDS)):
+        elif unknown := sorted(set(record) - set(COLUMNS)):
             yield line, f"unknown field(s): {', '.join(unknown)}"
         elif wrong := [
             name for name, value in record.items() if value is not None and not isinstance(value, str)

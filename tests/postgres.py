@@ -90,7 +90,7 @@ def migrated_test_database() -> str:
 
 
 async def empty(url: str) -> None:
-    await execute(url, "TRUNCATE users")
+    await execute(url, "TRUNCATE users, login_attempts")
 
 
 async def waiting_on_a_lock(url: str, application_name: str, count: int) -> None:

@@ -1,6 +1,7 @@
 """The PostgreSQL adapter: asyncpg at run time, SQLAlchemy Core tables and Alembic for the schema."""
 
 from adapters.postgres.admin import create_database, migrate
+from adapters.postgres.login_attempts import PostgresLoginAttempts
 from adapters.postgres.pool import (
     PoolOptions,
     describe,
@@ -14,6 +15,7 @@ from adapters.postgres.repository import PostgresUserRepository
 
 __all__ = [
     "PoolOptions",
+    "PostgresLoginAttempts",
     "PostgresUserRepository",
     "create_database",
     "describe",

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from adapters.postgres.connections import Pool
 from adapters.postgres.errors import storage_errors
-from adapters.postgres.repository import Pool
 from domain.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)

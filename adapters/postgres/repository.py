@@ -3,44 +3,45 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
-from typing import Any, TypeAlias
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from adapters.postgres.errors import storage_errors
-from domain.errors import StorageUnavailable, UserConflict
+from adapters.postgres.connections import Connection, Pool, connection_of
+from domain.errors import LastAdmin, StorageUnavailable, UserConflict
 from domain.listing import PageQuery, UserFilter
-from domain.model import Profile, User, find_conflicts
-
-log = logging.getLogger(__name__)
+from domain.model import Profile, Role, User, find_conflicts
 
 COLUMNS = (
     "id", "username", "email", "first_name", "last_name",
     "username_key", "email_key", "search_text", "created_at", "updated_at", "version",
+    "role", "password_hash", "credentials_version",
 )  # fmt: skip
 # What a user is read back from; the keys are the domain's to derive again (see `_user`).
-_SELECT = "SELECT id, username, email, first_name, last_name, created_at, updated_at, version FROM users"
+_SELECT = (
+    "SELECT id, username, email, first_name, last_name, created_at, updated_at, version,"
+    " role, password_hash, credentials_version FROM users"
+)
 _INSERT = (
-    f"INSERT INTO users ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${n}' for n in range(1, 12))}) "
+    f"INSERT INTO users ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${n}' for n in range(1, 15))}) "
     "ON CONFLICT DO NOTHING"
 )
 _UPDATE = (
     "UPDATE users SET username = $2, email = $3, first_name = $4, last_name = $5, username_key = $6,"
-    " email_key = $7, search_text = $8, created_at = $9, updated_at = $10, version = $11"
-    " WHERE id = $1 AND version = $12"
+    " email_key = $7, search_text = $8, created_at = $9, updated_at = $10, version = $11, role = $12,"
+    " password_hash = $13, credentials_version = $14 WHERE id = $1 AND version = $15"
 )
+_DELETE = "DELETE FROM users WHERE id = $1 AND version = $2"
+# Taken by every change that may leave no admin, so that two admins demoting or removing each other
+# at once cannot both succeed: the second sees the first's change, and is refused.
+_ADMINS_LOCK = "SELECT pg_advisory_xact_lock(7325013750185441)"
+_ANOTHER_ADMIN = "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND id <> $1)"
 _TAKEN = "SELECT id, username_key, email_key FROM users WHERE username_key = ANY($1) OR email_key = ANY($2)"
 _SORT_COLUMNS = {"created_at": "created_at", "username": "username_key", "email": "email_key"}
 # A write that hit a unique key which was free again when we looked is tried again, this often.
 _ATTEMPTS = 5
-
-Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
-Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 
 
 class PostgresUserRepository:
@@ -64,16 +65,28 @@ class PostgresUserRepository:
                     profiles.append(user.profile)
                     yield row_of(user)
 
-        async with self._connection() as connection, connection.transaction():
+        async with connection_of(self._pool, self._acquire_timeout) as connection, connection.transaction():
             if not await _copy(connection, records()):
                 await self._raise_conflicts(connection, profiles, indexed=True)
                 raise StorageUnavailable("a unique key stayed contended")
         return len(profiles)
 
     async def get(self, user_id: UUID) -> User | None:
-        async with self._connection() as connection:
+        async with connection_of(self._pool, self._acquire_timeout) as connection:
             row = await connection.fetchrow(f"{_SELECT} WHERE id = $1", user_id)
         return None if row is None else _user(row)
+
+    async def find_by_login(self, key: str) -> User | None:
+        async with connection_of(self._pool, self._acquire_timeout) as connection:
+            row = await connection.fetchrow(f"{_SELECT} WHERE username_key = $1 OR email_key = $1", key)
+        return None if row is None else _user(row)
+
+    async def has_admin(self) -> bool:
+        async with connection_of(self._pool, self._acquire_timeout) as connection:
+            found: bool = await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')"
+            )
+        return found
 
     async def list(self, query: PageQuery) -> list[User]:
         column = _SORT_COLUMNS[query.sort.field]
@@ -88,47 +101,52 @@ class PostgresUserRepository:
             f"{_SELECT}{_clause(conditions)} ORDER BY {column}{direction}, id{direction}"
             f" LIMIT ${len(arguments) - 1} OFFSET ${len(arguments)}"
         )
-        async with self._connection() as connection:
+        async with connection_of(self._pool, self._acquire_timeout) as connection:
             rows = await connection.fetch(sql, *arguments)
         return [_user(row) for row in rows]
 
     async def count(self, filter: UserFilter) -> int:
         conditions, arguments = _where(filter)
-        async with self._connection() as connection:
+        async with connection_of(self._pool, self._acquire_timeout) as connection:
             total: int = await connection.fetchval(
                 f"SELECT count(*) FROM users{_clause(conditions)}", *arguments
             )
         return total
 
-    async def update(self, user: User, *, expected_version: int) -> bool:
+    async def update(self, user: User, *, previous: User) -> bool:
+        demoting = previous.role is Role.ADMIN and user.role is not Role.ADMIN
         for _ in range(_ATTEMPTS):
-            async with self._connection() as connection:
+            async with connection_of(self._pool, self._acquire_timeout) as connection:
                 try:
-                    status = await connection.execute(_UPDATE, *row_of(user), expected_version)
+                    if demoting:
+                        async with connection.transaction():
+                            await self._keep_an_admin_besides(connection, user.id)
+                            status = await connection.execute(_UPDATE, *row_of(user), previous.version)
+                    else:
+                        status = await connection.execute(_UPDATE, *row_of(user), previous.version)
                 except asyncpg.UniqueViolationError:
                     await self._raise_conflicts(connection, [user.profile], indexed=False, but=user.id)
                     continue
             return status == "UPDATE 1"
         raise StorageUnavailable("a unique key stayed contended")
 
-    async def remove(self, user_id: UUID, *, expected_version: int | None = None) -> bool:
-        async with self._connection() as connection:
-            status = await connection.execute(
-                "DELETE FROM users WHERE id = $1 AND ($2::integer IS NULL OR version = $2)",
-                user_id,
-                expected_version,
-            )
-        return status == "DELETE 1"
+    async def remove(self, user: User) -> bool:
+        async with connection_of(self._pool, self._acquire_timeout) as connection:
+            if user.role is not Role.ADMIN:
+                return await connection.execute(_DELETE, user.id, user.version) == "DELETE 1"
+            async with connection.transaction():
+                await self._keep_an_admin_besides(connection, user.id)
+                return await connection.execute(_DELETE, user.id, user.version) == "DELETE 1"
 
     async def ping(self) -> None:
-        async with self._connection() as connection:
+        async with connection_of(self._pool, self._acquire_timeout) as connection:
             await connection.fetchval("SELECT 1")
 
     async def _insert(self, users: Sequence[User], *, indexed: bool) -> None:
         """Writes first and explains after: on a unique violation, names the conflicts the domain's
         way; if the key was freed meanwhile, tries again."""
         for _ in range(_ATTEMPTS):
-            async with self._connection() as connection:
+            async with connection_of(self._pool, self._acquire_timeout) as connection:
                 if len(users) == 1 and not indexed:
                     inserted = await connection.execute(_INSERT, *row_of(users[0])) == "INSERT 0 1"
                 else:
@@ -137,6 +155,12 @@ class PostgresUserRepository:
                     return
                 await self._raise_conflicts(connection, [user.profile for user in users], indexed=indexed)
         raise StorageUnavailable("a unique key stayed contended")
+
+    @staticmethod
+    async def _keep_an_admin_besides(connection: Connection, user_id: UUID) -> None:
+        await connection.execute(_ADMINS_LOCK)
+        if not await connection.fetchval(_ANOTHER_ADMIN, user_id):
+            raise LastAdmin(user_id)
 
     @staticmethod
     async def _raise_conflicts(
@@ -158,24 +182,6 @@ class PostgresUserRepository:
         conflicts = find_conflicts(profiles, lambda field, key: key in taken[field], indexed=indexed)
         if conflicts:
             raise UserConflict(conflicts)
-
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection within the acquire timeout; driver failures become StorageUnavailable."""
-        with storage_errors():
-            # asyncio.timeout, not acquire(timeout=...): that one wraps each acquire in a task of its own.
-            async with asyncio.timeout(self._acquire_timeout):
-                connection = await self._pool.acquire()
-        try:
-            with storage_errors():
-                yield connection
-        finally:
-            try:
-                await self._pool.release(connection)
-            except Exception as error:
-                # A connection killed just after its last statement fails its reset, and the pool
-                # drops it. The operation's own outcome (a committed write included) stands.
-                log.warning("dropped a connection that failed its reset: %s", type(error).__name__)
 
 
 async def _copy(
@@ -220,9 +226,19 @@ def row_of(user: User) -> tuple[Any, ...]:
         user.id, profile.username, profile.email, profile.first_name, profile.last_name,
         profile.username_key, profile.email_key, profile.search_text,
         user.created_at, user.updated_at, user.version,
+        user.role.value, user.password_hash, user.credentials_version,
     )  # fmt: skip
 
 
 def _user(row: asyncpg.Record) -> User:
     profile = Profile(row["username"], row["email"], row["first_name"], row["last_name"])
-    return User(row["id"], profile, row["created_at"], row["updated_at"], row["version"])
+    return User(
+        row["id"],
+        profile,
+        row["created_at"],
+        row["updated_at"],
+        row["version"],
+        Role(row["role"]),
+        row["password_hash"],
+        row["credentials_version"],
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 
 metadata = MetaData(
@@ -40,9 +41,25 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("role", Text, nullable=False, server_default="member"),
+    Column("password_hash", Text),  # a PHC string; NULL: the user cannot log in
+    Column("credentials_version", Integer, nullable=False, server_default="1"),
     CheckConstraint("version >= 1", name="version"),
+    CheckConstraint("role IN ('member', 'admin')", name="role"),
     # The keyset order of `sort=created_at` (both directions). The unique keys above serve the others.
     Index(None, "created_at", "id"),
     # `q`: a substring of any field's key, found through trigrams.
     Index(None, "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}),
+    # The admins (few): "is there one", "is there another".
+    Index("users_admins_idx", "id", postgresql_where=text("role = 'admin'")),
+)
+
+# Failed logins per account (a user id, or `login:<key>` for names no user holds), counted in a
+# window that begins at the first attempt: the brute-force limit, shared by every process.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("account", KEY, primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("window_started_at", DateTime(timezone=True), nullable=False, index=True),
 )

@@ -4,9 +4,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from domain.access import Caller
 from domain.errors import InvalidInput, UserConflict
 from domain.model import Draft, Profile, User
-from domain.ports import Clock, IdSource, UserRepository
+from domain.ports import Clock, IdSource, PasswordHasher, UserRepository
 
 Row = tuple[int, Draft | str]
 """A line number and what it holds: fields, or why they could not be read."""
@@ -32,19 +33,31 @@ class _Refused(Exception):
 
 class ImportUsers:
     """Registers users from numbered rows, in batches through the bulk path, checking every row by
-    the domain's rules. Bad rows are reported by line; the good ones are stored, or, when `atomic`,
-    nothing is stored unless every row is good. Reads the rows once, a batch at a time."""
+    the domain's rules; admins only (Forbidden). A row may bring a `password_hash` from another
+    system (a PHC string the hasher recognizes): the user logs in with the same password, and the
+    hash is upgraded then. Bad rows are reported by line; the good ones are stored, or, when
+    `atomic`, nothing is stored unless every row is good. Reads the rows once, a batch at a time."""
 
-    def __init__(self, users: UserRepository, clock: Clock, new_id: IdSource, batch_size: int = 5000) -> None:
-        self._users, self._clock, self._new_id, self._batch_size = users, clock, new_id, batch_size
+    def __init__(
+        self,
+        users: UserRepository,
+        clock: Clock,
+        new_id: IdSource,
+        hasher: PasswordHasher,
+        batch_size: int = 5000,
+    ) -> None:
+        self._users, self._clock, self._new_id, self._hasher = users, clock, new_id, hasher
+        self._batch_size = batch_size
 
     async def __call__(
         self,
+        caller: Caller,
         rows: Iterable[Row],
         *,
         atomic: bool = False,
         progress: Callable[[int], None] = lambda rows: None,
     ) -> ImportReport:
+        caller.must_be_admin()
         report = ImportReport()
         batches = self._batches(iter(rows), report, progress)
         if not atomic:
@@ -84,7 +97,11 @@ class ImportUsers:
                 except InvalidInput as invalid:
                     report.errors += [RowError(line, error.field, error.message) for error in invalid.errors]
                     continue
-                batch.append((line, User(self._new_id(), profile, created_at=now, updated_at=now)))
+                password_hash = draft.get("password_hash") or None
+                if password_hash is not None and not self._hasher.recognizes(password_hash):
+                    report.errors.append(RowError(line, "password_hash", _UNKNOWN_HASH))
+                    continue
+                batch.append((line, User(self._new_id(), profile, now, now, password_hash=password_hash)))
             report.rows += len(chunk)
             yield batch
             progress(report.rows)
@@ -103,6 +120,9 @@ class ImportUsers:
             else:
                 report.stored += len(batch)
                 return
+
+
+_UNKNOWN_HASH = "must be a PHC string of a supported algorithm (argon2id, bcrypt)"
 
 
 def _taken(line: int, field: str) -> RowError:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.access import Caller
 from domain.errors import CursorWithOffset
 from domain.listing import Keyset, PageQuery, Sort, UserFilter, decode_cursor, encode_cursor
 from domain.model import User
@@ -16,13 +17,15 @@ class Page:
 
 
 class ListUsers:
-    """One page of users, by keyset cursor or by offset. Raises InvalidCursor, CursorWithOffset."""
+    """One page of users, by keyset cursor or by offset; admins only. Raises Forbidden,
+    InvalidCursor, CursorWithOffset."""
 
     def __init__(self, users: UserRepository) -> None:
         self._users = users
 
     async def __call__(
         self,
+        caller: Caller,
         *,
         limit: int,
         sort: Sort = Sort.CREATED_AT,
@@ -31,6 +34,7 @@ class ListUsers:
         offset: int | None = None,
         include_total: bool = False,
     ) -> Page:
+        caller.must_be_admin()
         if cursor is not None and offset is not None:
             raise CursorWithOffset()
         after = None if cursor is None else decode_cursor(cursor, sort, filter)

@@ -1,33 +1,55 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from domain.errors import FieldError, InvalidInput
-from domain.model import Draft, Profile, User
-from domain.ports import Clock, IdSource, UserRepository
+from domain.access import Caller
+from domain.credentials import Password
+from domain.errors import FieldError, Forbidden, InvalidInput, Unauthenticated
+from domain.model import Draft, Profile, Role, User
+from domain.ports import Clock, IdSource, PasswordHasher, UserRepository
 
 
 class RegisterUser:
-    """Registers one user. Raises InvalidInput, or UserConflict when its username or email is taken."""
+    """Registers one user. An admin may set any role; anyone else registers a member, and only when
+    registration is open (no caller: Unauthenticated; a member: Forbidden). Raises InvalidInput, or
+    UserConflict when the username or email is taken."""
 
-    def __init__(self, users: UserRepository, clock: Clock, new_id: IdSource) -> None:
-        self._users, self._clock, self._new_id = users, clock, new_id
+    def __init__(
+        self,
+        users: UserRepository,
+        clock: Clock,
+        new_id: IdSource,
+        hasher: PasswordHasher,
+        *,
+        open_registration: bool = False,
+    ) -> None:
+        self._users, self._clock, self._new_id, self._hasher = users, clock, new_id, hasher
+        self._open = open_registration
 
-    async def __call__(self, draft: Draft) -> User:
+    async def __call__(self, caller: Caller | None, draft: Draft) -> User:
+        if caller is None or not caller.is_admin:
+            if not self._open:
+                raise Unauthenticated("a token is needed") if caller is None else Forbidden("admins only")
+            if draft.get("role") is not None:
+                raise Forbidden("only an admin may set a role")
+        profile, password, role = parse_new_user(draft)
+        password_hash = None if password is None else await self._hasher.hash(password)
         now = self._clock()
-        user = User(self._new_id(), Profile.parse(draft), created_at=now, updated_at=now)
+        user = User(self._new_id(), profile, now, now, role=role, password_hash=password_hash)
         await self._users.add(user)
         return user
 
 
 class RegisterUsers:
-    """Registers a batch, all or nothing. Raises InvalidInput or UserConflict naming every failing
-    item by index, duplicates inside the batch included; then nothing is written."""
+    """Registers a batch, all or nothing; admins only. Raises InvalidInput or UserConflict naming
+    every failing item by index, duplicates inside the batch included; then nothing is written."""
 
-    def __init__(self, users: UserRepository, clock: Clock, new_id: IdSource) -> None:
-        self._users, self._clock, self._new_id = users, clock, new_id
+    def __init__(self, users: UserRepository, clock: Clock, new_id: IdSource, hasher: PasswordHasher) -> None:
+        self._users, self._clock, self._new_id, self._hasher = users, clock, new_id, hasher
 
-    async def __call__(self, drafts: Sequence[Draft]) -> list[User]:
+    async def __call__(self, caller: Caller, drafts: Sequence[Draft]) -> list[User]:
+        caller.must_be_admin()
         now = self._clock()
         users: list[User] = []
         errors: list[FieldError] = []
@@ -36,22 +58,52 @@ class RegisterUsers:
             # Made while the store takes the ones before; a bad draft stops the writing, and the
             # rest are still checked, so that every bad one is named.
             for start in range(0, len(drafts), _BATCH):
-                batch = []
+                parsed = []
                 for index, draft in enumerate(drafts[start : start + _BATCH], start):
                     try:
-                        profile = Profile.parse(draft, index=index)
+                        parsed.append(parse_new_user(draft, index=index))
                     except InvalidInput as invalid:
                         errors.extend(invalid.errors)
-                        continue
-                    batch.append(User(self._new_id(), profile, created_at=now, updated_at=now))
+                if errors:
+                    continue
+                hashes = await asyncio.gather(*(self._hash(password) for _, password, _ in parsed))
+                batch = [
+                    User(self._new_id(), profile, now, now, role=role, password_hash=password_hash)
+                    for (profile, _, role), password_hash in zip(parsed, hashes, strict=True)
+                ]
                 users.extend(batch)
-                if not errors:
-                    yield batch
+                yield batch
             if errors:
                 raise InvalidInput(errors)
 
         await self._users.add_all(batches())
         return users
+
+    async def _hash(self, password: Password | None) -> str | None:
+        return None if password is None else await self._hasher.hash(password)
+
+
+def parse_new_user(draft: Draft, *, index: int | None = None) -> tuple[Profile, Password | None, Role]:
+    """The profile, password and role of a new user; raises InvalidInput naming every wrong field."""
+    errors: list[FieldError] = []
+    profile, password, role = None, None, Role.MEMBER
+    try:
+        profile = Profile.parse(draft, index=index)
+    except InvalidInput as invalid:
+        errors += invalid.errors
+    if draft.get("password") is not None:
+        try:
+            password = Password.parse(draft["password"], index=index)
+        except InvalidInput as invalid:
+            errors += invalid.errors
+    if draft.get("role") is not None:
+        try:
+            role = Role.parse(draft["role"], index=index)
+        except InvalidInput as invalid:
+            errors += invalid.errors
+    if errors or profile is None:
+        raise InvalidInput(errors)
+    return profile, password, role
 
 
 _BATCH = 1000

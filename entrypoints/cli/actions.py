@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import typer
 
-from domain.errors import StorageUnavailable
+from domain.errors import InvalidInput, StorageUnavailable, UserConflict
 from domain.use_cases import ImportReport, Row
 from entrypoints.logs import LogFormat
 
@@ -44,6 +44,10 @@ class Actions(Protocol):
     ) -> ImportReport:
         """Registers the rows' users in the configured database."""
 
+    def create_admin(self, username: str, email: str, password: str) -> str:
+        """Registers an admin in the configured database; returns their username. Raises
+        UserConflict when the username or email is taken, InvalidInput when a field is wrong."""
+
 
 def actions_of(context: typer.Context) -> Actions:
     actions: Actions = context.obj
@@ -58,4 +62,12 @@ def refusals() -> Iterator[None]:
         yield
     except (StorageUnavailable, ValueError) as error:
         typer.echo(f"users-api: {error}", err=True)
+        raise typer.Exit(1) from error
+    except UserConflict as error:
+        taken = " and ".join(dict.fromkeys(conflict.field for conflict in error.conflicts))
+        typer.echo(f"users-api: the {taken} is taken by another user", err=True)
+        raise typer.Exit(1) from error
+    except InvalidInput as error:
+        wrong = "; ".join(f"{field.field} {field.message}" for field in error.errors)
+        typer.echo(f"users-api: {wrong}", err=True)
         raise typer.Exit(1) from error

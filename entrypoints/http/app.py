@@ -11,11 +11,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 
 from domain.errors import DomainError
-from entrypoints.http import health, metrics, users
+from entrypoints.http import auth, health, metrics, users
 from entrypoints.http.dependencies import Services
 from entrypoints.http.middleware import BodyLimit, RequestContext, TrustedHosts
 from entrypoints.http.openapi import openapi
-from entrypoints.http.problems import domain_error, http_error, validation_error
+from entrypoints.http.problems import OAuthError, domain_error, http_error, oauth_error, validation_error
 
 MAX_BODY_BYTES = 1_048_576
 
@@ -31,11 +31,12 @@ def create_app(services: Services) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.services = services
-    routers = (users.router, health.router, metrics.router)
+    routers = (users.router, auth.router, health.router, metrics.router)
     for router in routers:
         app.include_router(router)
     app.state.routes = [route for router in routers for route in router.routes]  # for a 405's Allow
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(OAuthError, oauth_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
@@ -44,8 +45,8 @@ def create_app(services: Services) -> FastAPI:
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Content-Type", "If-Match", "If-None-Match", "X-Request-ID"],
-            expose_headers=["ETag", "Location", "Link", "Retry-After", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "Link", "Retry-After", "WWW-Authenticate", "X-Request-ID"],
             max_age=600,
         )
     app.add_middleware(TrustedHosts, hosts=services.trusted_hosts())

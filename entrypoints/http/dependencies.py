@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from fastapi import Depends, Request
 
 from domain.ports import UserRepository
-from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
+from domain.use_cases import (
+    Authenticate,
+    ChangeUser,
+    GetUser,
+    IssueToken,
+    ListUsers,
+    RegisterUser,
+    RegisterUsers,
+    RemoveUser,
+)
 
 if TYPE_CHECKING:  # the metrics module declares its route with `provided`
     from entrypoints.http.metrics import Metrics
@@ -28,6 +37,10 @@ T = TypeVar("T")
 class Services(Protocol):
     """Each attribute makes what a request needs (a dependency-injector provider, or any callable)."""
 
+    @property
+    def authenticate(self) -> Callable[[], Authenticate]: ...
+    @property
+    def issue_token(self) -> Callable[[], IssueToken]: ...
     @property
     def register_user(self) -> Callable[[], RegisterUser]: ...
     @property

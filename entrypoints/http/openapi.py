@@ -13,12 +13,15 @@ from entrypoints.http.schemas import Problem
 
 _DESCRIPTIONS = {
     400: "Bad cursor, or a cursor with an offset",
+    401: "No valid bearer token (see WWW-Authenticate)",
+    403: "The caller's role does not allow this",
     404: "No such user",
-    409: "Username or email taken",
+    409: "Username or email taken, or the last admin",
     412: "If-Match does not match the current version",
     413: "Body over 1 MiB",
     415: "Content-Type not accepted",
     422: "Invalid input",
+    429: "Too many failed logins; see Retry-After",
     500: "Internal error",
     503: "Storage unavailable; see Retry-After",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +15,14 @@ from starlette.routing import Match
 from domain.errors import (
     CursorWithOffset,
     DomainError,
+    Forbidden,
     InvalidCursor,
+    InvalidGrant,
     InvalidInput,
+    LastAdmin,
     StorageUnavailable,
+    TooManyAttempts,
+    Unauthenticated,
     UserConflict,
     UserNotFound,
     VersionMismatch,
@@ -64,6 +70,30 @@ DOMAIN_KINDS: dict[type[DomainError], Kind] = {
         400, "invalid_cursor", "Invalid cursor", "A cursor cannot be combined with an offset; use one."
     ),
     StorageUnavailable: STORAGE_UNAVAILABLE,
+    Unauthenticated: Kind(
+        401,
+        "unauthenticated",
+        "Unauthenticated",
+        "A valid bearer token is needed; POST /api/v1/auth/token gives one.",
+    ),
+    Forbidden: Kind(403, "forbidden", "Forbidden", "Your role does not allow this."),
+    InvalidGrant: Kind(400, "invalid_grant", "Invalid grant", "The username or password is wrong."),
+    TooManyAttempts: Kind(
+        429,
+        "too_many_attempts",
+        "Too many attempts",
+        "Too many failed logins for this account; retry after the seconds in Retry-After.",
+    ),
+    LastAdmin: Kind(409, "last_admin", "Last admin", "The last admin can be neither removed nor demoted."),
+}
+# The token endpoint's own refusals (RFC 6749, 5.2), with `error` as OAuth clients read it.
+OAUTH_KINDS = {
+    "invalid_request": Kind(
+        400, "invalid_request", "Invalid request", "Send grant_type=password, username and password."
+    ),
+    "unsupported_grant_type": Kind(
+        400, "unsupported_grant_type", "Unsupported grant type", "Only grant_type=password is supported."
+    ),
 }
 HTTP_KINDS: dict[int, Kind] = {
     400: Kind(400, "bad_request", "Bad request", "The request could not be read."),
@@ -85,7 +115,7 @@ def problem(kind: Kind, *, headers: dict[str, str] | None = None, **extra: Any) 
         "detail": kind.detail.format(**extra),
         "code": kind.code,
     }
-    body.update((key, value) for key, value in extra.items() if key in ("errors", "conflicts"))
+    body.update((key, value) for key, value in extra.items() if key in ("errors", "conflicts", "error"))
     if kind.status == 503:
         headers = {**(headers or {}), "Retry-After": RETRY_AFTER_SECONDS}
     return JSONResponse(body, status_code=kind.status, headers=headers, media_type=MEDIA_TYPE)
@@ -100,7 +130,30 @@ async def domain_error(request: Request, error: Exception) -> JSONResponse:
         fields = " and ".join(dict.fromkeys(c.field for c in error.conflicts))
         conflicts = [_drop_none({"field": c.field, "index": c.index}) for c in error.conflicts]
         return problem(kind, fields=fields, conflicts=conflicts)
+    if isinstance(error, Unauthenticated):
+        # RFC 6750, 3: the challenge, and with a token that was sent, why it failed.
+        sent = "authorization" in request.headers
+        return problem(
+            kind, headers={"WWW-Authenticate": 'Bearer error="invalid_token"' if sent else "Bearer"}
+        )
+    if isinstance(error, TooManyAttempts):
+        return problem(kind, headers={"Retry-After": str(max(1, math.ceil(error.retry_after)))})
+    if isinstance(error, InvalidGrant):
+        return problem(kind, error=kind.code)
     return problem(kind, reason=str(error))
+
+
+class OAuthError(Exception):
+    """The token endpoint refuses a request it cannot read as a password grant."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.kind = OAUTH_KINDS[code]
+
+
+async def oauth_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, OAuthError)
+    return problem(error.kind, error=error.kind.code)
 
 
 async def validation_error(request: Request, error: Exception) -> JSONResponse:

@@ -4,12 +4,13 @@ domain checks the rules, whose constants are published here so the OpenAPI schem
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SecretStr, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
+from domain.credentials import PASSWORD_MAX, PASSWORD_MIN
 from domain.model import (
     EMAIL_MAX,
     EMAIL_PATTERN,
@@ -18,6 +19,7 @@ from domain.model import (
     USERNAME_MAX,
     USERNAME_MIN,
     USERNAME_PATTERN,
+    Role,
     User,
 )
 from domain.use_cases import Page
@@ -32,11 +34,35 @@ Email = Annotated[str, _rule(maxLength=EMAIL_MAX, pattern=EMAIL_PATTERN, example
 Name = Annotated[
     str | None, _rule(maxLength=NAME_MAX, pattern=PRINTABLE_PATTERN, description="trimmed; empty means null")
 ]
+# Write-only: SecretStr keeps it out of every repr, log and error; no answer carries it.
+NewPassword = Annotated[
+    SecretStr | None,
+    _rule(
+        minLength=PASSWORD_MIN,
+        maxLength=PASSWORD_MAX,
+        pattern=PRINTABLE_PATTERN,
+        format="password",
+        writeOnly=True,
+        description="NFKC-normalized; no control characters",
+    ),
+]
+CurrentPassword = Annotated[
+    SecretStr | None,
+    _rule(format="password", writeOnly=True, description="needed by a member changing their own password"),
+]
 Timestamp = Annotated[
     datetime,
     PlainSerializer(lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+
+
+def _revealed(fields: dict[str, Any]) -> dict[str, Any]:
+    """What the domain reads: secrets as plain strings, the role as its name."""
+    return {
+        name: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for name, value in fields.items()
+    }
 
 
 class UserCreate(BaseModel):
@@ -46,6 +72,11 @@ class UserCreate(BaseModel):
     email: Email
     first_name: Name = None
     last_name: Name = None
+    password: NewPassword = None
+    role: Role | None = Field(default=None, description="only an admin may set it; default member")
+
+    def draft(self) -> dict[str, Any]:
+        return _revealed(self.model_dump())
 
 
 class UserPatch(BaseModel):
@@ -58,6 +89,12 @@ class UserPatch(BaseModel):
     email: Email | SkipJsonSchema[None] = None
     first_name: Name = None
     last_name: Name = None
+    password: NewPassword | SkipJsonSchema[None] = None
+    current_password: CurrentPassword = None
+    role: Role | SkipJsonSchema[None] = Field(default=None, description="only an admin may set it")
+
+    def draft(self) -> dict[str, Any]:
+        return _revealed(self.model_dump(exclude_unset=True))
 
 
 class UserOut(BaseModel):
@@ -69,6 +106,8 @@ class UserOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     version: int
+    role: Role
+    has_password: bool
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -82,6 +121,8 @@ class UserOut(BaseModel):
             created_at=user.created_at,
             updated_at=user.updated_at,
             version=user.version,
+            role=user.role,
+            has_password=user.has_password,
         )
 
 
@@ -98,6 +139,12 @@ class UserPage(BaseModel):
     def of(cls, page: Page) -> UserPage:
         counted = {} if page.total is None else {"total": page.total}  # unset fields are left out
         return cls(items=[UserOut.of(user) for user in page.items], next_cursor=page.next_cursor, **counted)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="seconds")
 
 
 class Health(BaseModel):
@@ -125,3 +172,4 @@ class Problem(BaseModel):
     code: str
     errors: list[FieldProblem] | None = Field(default=None, description="with 422")
     conflicts: list[ConflictProblem] | None = Field(default=None, description="with 409")
+    error: str | None = Field(default=None, description="the OAuth 2.0 error code, from the token endpoint")

@@ -8,9 +8,11 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
 
+from domain.access import Caller
 from domain.listing import FILTER_MAX, Sort, UserFilter
 from domain.model import PRINTABLE_PATTERN, User
 from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
+from entrypoints.http.auth import AUTHENTICATED, caller_if_any
 from entrypoints.http.dependencies import provided
 from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
 from entrypoints.http.openapi import header, operation_id, problems
@@ -22,24 +24,27 @@ LIMIT_MAX, LIMIT_DEFAULT = 200, 50
 OFFSET_MAX = 10_000_000
 CURSOR_MAX = 2048
 
-USER_PATH = "/{user_id}"  # any segment but `bulk` (see _UsersRoute); one not a UUID is a 422
+USER_PATH = "/{user_id}"  # any segment but `bulk` and `me` (see _UsersRoute); not a UUID: 422
 
 
 class _UsersRoute(APIRoute):
-    """`/{user_id}` never matches `/bulk`, so that GET or PATCH on /bulk is a 405 (Allow: POST) and
-    not an attempt to read "bulk" as a user id."""
+    """`/{user_id}` never matches `/bulk` or `/me`, so that PATCH on /bulk or /me is a 405 (Allow:
+    POST, or GET) and not an attempt to read "bulk" as a user id."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child = super().matches(scope)
-        if match is not Match.NONE and child["path_params"].get("user_id") == "bulk":
+        if match is not Match.NONE and child["path_params"].get("user_id") in _NOT_IDS:
             return Match.NONE, {}
         return match, child
+
+
+_NOT_IDS = frozenset({"bulk", "me"})
 
 
 router = APIRouter(
     prefix=PREFIX,
     tags=["users"],
-    responses=problems(422, 500, 503),
+    responses=problems(401, 422, 500, 503),
     generate_unique_id_function=operation_id,
     route_class=_UsersRoute,
 )
@@ -68,30 +73,46 @@ def _with_headers(response: Response, user: User) -> UserOut:
 @router.post(
     "",
     status_code=201,
-    dependencies=[JSON],
+    dependencies=[Depends(caller_if_any), JSON],  # 401 before 415
     responses={
         201: {"headers": {**ETAG, "Location": header("The new user's URL")}, "links": CREATED_LINKS},
-        **problems(409, 413, 415),
+        **problems(403, 409, 413, 415),
     },
 )
 async def register_user(
     body: UserCreate,
     response: Response,
+    caller: Caller | None = Depends(caller_if_any),
     register: RegisterUser = provided(lambda services: services.register_user),
 ) -> UserOut:
-    user = await register(body.model_dump())
+    """An admin registers anyone; without a token, only when the operator opened registration."""
+    user = await register(caller, body.draft())
     response.headers["Location"] = f"{PREFIX}/{user.id}"
     return _with_headers(response, user)
 
 
-@router.post("/bulk", status_code=201, dependencies=[JSON], responses=problems(409, 413, 415))
+@router.post(
+    "/bulk", status_code=201, dependencies=[AUTHENTICATED, JSON], responses=problems(403, 409, 413, 415)
+)
 async def register_users(
     body: Annotated[list[UserCreate], Body(min_length=1, max_length=BULK_MAX)],
+    caller: Caller = AUTHENTICATED,
     register: RegisterUsers = provided(lambda services: services.register_users),
 ) -> UserList:
     """All or nothing: when any item fails, nothing is written and every failing item is named."""
-    users = await register([item.model_dump() for item in body])
+    users = await register(caller, [item.draft() for item in body])
     return UserList(items=[UserOut.of(user) for user in users])
+
+
+@router.get("/me", responses={200: {"headers": ETAG}})
+async def get_me(
+    response: Response,
+    caller: Caller = AUTHENTICATED,
+    get: GetUser = provided(lambda services: services.get_user),
+) -> UserOut:
+    """The caller's own user."""
+    assert caller.user_id is not None  # a token always names a user
+    return _with_headers(response, await get(caller, caller.user_id))
 
 
 @router.get(
@@ -106,10 +127,11 @@ async def register_users(
 async def get_user(
     user_id: UUID,
     response: Response,
+    caller: Caller = AUTHENTICATED,
     get: GetUser = provided(lambda services: services.get_user),
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> UserOut | Response:
-    user = await get(user_id)
+    user = await get(caller, user_id)
     if not_modified(if_none_match, user):
         return Response(status_code=304, headers={"ETag": etag(user)})
     return _with_headers(response, user)
@@ -118,11 +140,12 @@ async def get_user(
 @router.get(
     "",
     response_model_exclude_unset=True,
-    responses={200: {"headers": {"Link": header('The next page, rel="next"')}}, **problems(400)},
+    responses={200: {"headers": {"Link": header('The next page, rel="next"')}}, **problems(400, 403)},
 )
 async def list_users(
     request: Request,
     response: Response,
+    caller: Caller = AUTHENTICATED,
     list_users: ListUsers = provided(lambda services: services.list_users),
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
     cursor: Annotated[str | None, Query(min_length=1, max_length=CURSOR_MAX)] = None,
@@ -140,7 +163,13 @@ async def list_users(
 ) -> UserPage:
     found = UserFilter.parse(email=email, username=username, q=q)
     page = await list_users(
-        limit=limit, sort=sort, filter=found, cursor=cursor, offset=offset, include_total=include_total
+        caller,
+        limit=limit,
+        sort=sort,
+        filter=found,
+        cursor=cursor,
+        offset=offset,
+        include_total=include_total,
     )
     if page.next_cursor is not None:
         response.headers["Link"] = next_link(request, page.next_cursor)
@@ -149,8 +178,8 @@ async def list_users(
 
 @router.patch(
     USER_PATH,
-    dependencies=[MERGE_PATCH],
-    responses={200: {"headers": ETAG}, **problems(404, 409, 412, 413, 415)},
+    dependencies=[AUTHENTICATED, MERGE_PATCH],
+    responses={200: {"headers": ETAG}, **problems(403, 404, 409, 412, 413, 415, 429)},
     openapi_extra={
         "requestBody": {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserPatch"}}}
@@ -161,18 +190,23 @@ async def change_user(
     user_id: UUID,
     body: Annotated[UserPatch, Body(media_type="application/merge-patch+json")],
     response: Response,
+    caller: Caller = AUTHENTICATED,
     change: ChangeUser = provided(lambda services: services.change_user),
     if_match: IfMatch = None,
 ) -> UserOut:
-    user = await change(user_id, body.model_dump(exclude_unset=True), expected_versions(if_match))
+    """A member changes themselves only, never their role, and their password with
+    `current_password`; an admin changes anyone. Setting a password or a role revokes the user's
+    earlier tokens."""
+    user = await change(caller, user_id, body.draft(), expected_versions(if_match))
     return _with_headers(response, user)
 
 
-@router.delete(USER_PATH, status_code=204, responses=problems(404, 412))
+@router.delete(USER_PATH, status_code=204, responses=problems(404, 409, 412))
 async def remove_user(
     user_id: UUID,
+    caller: Caller = AUTHENTICATED,
     remove: RemoveUser = provided(lambda services: services.remove_user),
     if_match: IfMatch = None,
 ) -> Response:
-    await remove(user_id, expected_versions(if_match))
+    await remove(caller, user_id, expected_versions(if_match))
     return Response(status_code=204)

@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.memory import InMemoryUserRepository
-from adapters.postgres import PoolOptions, PostgresUserRepository, open_pool
-from domain.model import Profile, User
-from domain.ports import UserRepository
+from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
+from adapters.postgres import PoolOptions, PostgresLoginAttempts, PostgresUserRepository, open_pool
+from domain.model import Profile, Role, User
+from domain.ports import LoginAttempts, UserRepository
 from domain.sources import Uuid7Ids
 from tests.postgres import empty
 
@@ -27,7 +27,26 @@ async def repository(request: pytest.FixtureRequest) -> AsyncIterator[UserReposi
         yield PostgresUserRepository(pool, acquire_timeout=5)
 
 
-def a_user(username: str, email: str | None = None, *, seconds: float = 0, **names: str | None) -> User:
+@pytest.fixture(params=STORAGES)
+async def login_attempts(request: pytest.FixtureRequest) -> AsyncIterator[LoginAttempts]:
+    if request.param == "memory":
+        yield InMemoryLoginAttempts()
+        return
+    url: str = request.getfixturevalue("database_url")
+    await empty(url)
+    async with open_pool(url, PoolOptions(min_size=1, max_size=5)) as pool:
+        yield PostgresLoginAttempts(pool, acquire_timeout=5)
+
+
+def a_user(
+    username: str,
+    email: str | None = None,
+    *,
+    seconds: float = 0,
+    role: Role = Role.MEMBER,
+    password_hash: str | None = None,
+    **names: str | None,
+) -> User:
     moment = T0 + timedelta(seconds=seconds)
     profile = Profile.parse({"username": username, "email": email or f"{username}@example.com", **names})
-    return User(_new_id(), profile, created_at=moment, updated_at=moment)
+    return User(_new_id(), profile, moment, moment, role=role, password_hash=password_hash)

@@ -1,0 +1,68 @@
+"""Who is calling: the bearer token on every /api/v1 call, and the token endpoint that issues it
+(the OAuth 2.0 password grant, RFC 6749 4.3, which Swagger UI's Authorize button speaks)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import JSONResponse
+from fastapi.security import OAuth2PasswordBearer
+
+from domain.access import Caller
+from domain.errors import Unauthenticated
+from domain.use_cases import Authenticate, IssueToken
+from entrypoints.http.dependencies import provided
+from entrypoints.http.headers import require_media_type
+from entrypoints.http.openapi import operation_id, problems
+from entrypoints.http.problems import OAuthError
+from entrypoints.http.schemas import TokenOut
+
+TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
+LOGIN_MAX = 254  # the longest email
+PASSWORD_MAX = 1024  # longer than any password can be; no point hashing megabytes
+
+# Reads `Authorization: Bearer ...` (None without one), and declares the scheme in the schema.
+bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_PATH, auto_error=False)
+
+
+async def caller_if_any(
+    token: str | None = Depends(bearer),
+    authenticate: Authenticate = provided(lambda services: services.authenticate),
+) -> Caller | None:
+    """The caller, or None for a request without a token; a bad token is a 401 all the same."""
+    return None if token is None else await authenticate(token)
+
+
+async def caller(known: Caller | None = Depends(caller_if_any)) -> Caller:
+    if known is None:
+        raise Unauthenticated("no bearer token")
+    return known
+
+
+AUTHENTICATED = Depends(caller)
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], generate_unique_id_function=operation_id)
+
+
+@router.post(
+    "/token",
+    dependencies=[Depends(require_media_type("application/x-www-form-urlencoded"))],
+    response_model=TokenOut,
+    responses=problems(400, 413, 415, 429, 500, 503),
+)
+async def issue_token(
+    issue: IssueToken = provided(lambda services: services.issue_token),
+    grant_type: Annotated[str | None, Form(description="password")] = None,
+    username: Annotated[str | None, Form(description="a username or an email, any case")] = None,
+    password: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+) -> JSONResponse:
+    """A bearer token for a username (or email) and password: the OAuth 2.0 password grant."""
+    if grant_type != "password":
+        raise OAuthError("unsupported_grant_type" if grant_type else "invalid_request")
+    if not username or password is None or len(username) > LOGIN_MAX or len(password) > PASSWORD_MAX:
+        raise OAuthError("invalid_request")
+    token = await issue(username, password)
+    body = TokenOut(access_token=token.value, token_type="Bearer", expires_in=token.expires_in)  # noqa: S106
+    # RFC 6749, 5.1: an answer carrying a token is never cached.
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
