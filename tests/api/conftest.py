@@ -1,33 +1,92 @@
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from bootstrap import Container, Settings, create_container
+from domain.model import Profile, Role, User
+from domain.sources import Uuid7Ids
 from entrypoints.http import create_app
 from tests.postgres import empty
 
 API = "/api/v1/users"
+TOKEN = "/api/v1/auth/token"
+# The settings every API test starts from: a fixed token secret, the cheapest real Argon2id, and
+# revocation seen at once (the delay has tests of its own).
+TESTING: dict[str, Any] = {
+    "token_secret": "a token secret for the tests, 32+ bytes",
+    "password_hash_time_cost": 1,
+    "password_hash_memory_kib": 8,
+    "token_revocation_delay": 0,
+}
+ADMIN = {"username": "admin", "email": "admin@example.com"}
 
 
 @pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def container(request: pytest.FixtureRequest) -> Container:
-    """The real composition, on each storage; tests override its providers, nothing else."""
+    """The real composition, on each storage, with the test's `settings` marker over TESTING;
+    tests override its providers, nothing else."""
+    marker = request.node.get_closest_marker("settings")
+    settings = {**TESTING, **(marker.kwargs if marker else {})}
     if request.param == "memory":
-        return create_container(Settings(_env_file=None))
+        return create_container(Settings(_env_file=None, **settings))
     url: str = request.getfixturevalue("database_url")
     await empty(url)
-    return create_container(Settings(_env_file=None, database_url=url, pool_min_size=1, pool_max_size=20))
+    return create_container(
+        Settings(_env_file=None, database_url=url, pool_min_size=1, pool_max_size=20, **settings)
+    )
+
+
+# For a test that replaces the repository or a use case on the container: on PostgreSQL it would
+# never reach the database, so it runs on memory alone rather than count as a PostgreSQL test.
+memory_only = pytest.mark.parametrize("container", ["memory"], indirect=True)
 
 
 @pytest.fixture
-async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+async def app(container: Container) -> AsyncIterator[FastAPI]:
     app = create_app(container)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            yield client
+        yield app
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app, without a token."""
+    async with _client(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def client(container: Container, app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client acting as an admin: `admin`, stored as any user is (without a password: its token
+    comes from the app's own signer), so that every request takes the real authentication path."""
+    now = datetime.now(UTC)
+    admin = User(Uuid7Ids()(), Profile.parse(ADMIN), now, now, role=Role.ADMIN)
+    await container.repository().add(admin)
+    async with _client(app, container.tokens().issue(admin).value) as client:
+        yield client
+
+
+def _client(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    headers = {} if token is None else bearer(token)
+    return httpx.AsyncClient(transport=transport, base_url="http://localhost", headers=headers)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> str:
+    response = await client.post(
+        TOKEN, data={"grant_type": "password", "username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
