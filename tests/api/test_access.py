@@ -9,11 +9,11 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import jwt
 import pytest
+
 from adapters.tokens import JwtTokens
 from bootstrap import Container
-from tests.api.conftest import API, TESTING, TOKEN, assert_problem, bearer, login, register
+from tests.api.conftest import API, TESTING, assert_problem, bearer, login, register
 
 PASSWORD = "correct horse battery"
 Member = Callable[[str], Awaitable[tuple[dict[str, Any], dict[str, str]]]]
@@ -52,7 +52,7 @@ def unauthenticated(response: httpx.Response) -> None:
         ("GET", f"{API}/01936f0e-7a5c-7b1e-9d3a-2f5c1b0e4a11"),
         ("PATCH", f"{API}/01936f0e-7a5c-7b1e-9d3a-2f5c1b0e4a11"),
         ("DELETE", f"{API}/01936f0e-7a5c-7b1e-9d3a-2f5c1b0e4a11"),
-    ],  # fmt: skip
+    ],
 )
 async def test_every_call_without_a_token_is_a_401_with_a_bearer_challenge(
     anonymous: httpx.AsyncClient, method: str, path: str
