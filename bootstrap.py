@@ -153,6 +153,16 @@ class Settings(BaseSettings):
             raise ValueError("set all three of USERS_FIRST_ADMIN_USERNAME, _EMAIL and _PASSWORD, or none")
         return self
 
+    def cautions(self) -> list[str]:
+        """What an operator should know before serving with these settings."""
+        if self.token_secret is not None:
+            return []
+        return [
+            "USERS_TOKEN_SECRET is not set, so tokens are signed with a secret made for this process:"
+            " they will not survive a restart nor be shared between workers (fine to try it out, wrong"
+            " in production)"
+        ]
+
     def with_token_secret(self) -> Settings:
         """These settings, with a random token secret when none is set (see the README)."""
         if self.token_secret is not None:
@@ -293,20 +303,17 @@ async def _create_first_admin(create: CreateFirstAdmin, settings: Settings) -> N
 def create_container(settings: Settings | None = None) -> Container:
     """PostgreSQL when a database URL is set, else memory. Only the chosen storage is ever built,
     so the lifespan opens a pool only when there is a database to open it on."""
-    settings = settings or Settings()
-    if settings.token_secret is None:
-        log.warning(
-            "USERS_TOKEN_SECRET is not set: tokens are signed with a random secret of this process;"
-            " they will not survive a restart or be shared between workers"
-        )
-        settings = settings.with_token_secret()
+    settings = (settings or Settings()).with_token_secret()
     storage = MemoryStorage() if settings.database_url is None else PostgresStorage(settings=settings)
     return Container(settings=settings, storage=storage)
 
 
 def build_app() -> FastAPI:
     """The app from the environment's settings, for `uvicorn --factory bootstrap:build_app`."""
-    return create_app(create_container())
+    settings = Settings()
+    for caution in settings.cautions():
+        log.warning("%s", caution)
+    return create_app(create_container(settings))
 
 
 class CliActions:

@@ -124,14 +124,16 @@ class InMemoryLoginAttempts:
     def __init__(self) -> None:
         self._windows: dict[str, tuple[int, datetime]] = {}
 
-    async def count(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+    async def failures(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        count, since = self._windows.get(account, (0, now))
+        return (0, now) if since <= now - window else (count, since)
+
+    async def fail(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
         if len(self._windows) >= _WINDOWS_KEPT:  # names sprayed by a guesser: forget the windows over
             self._windows = {key: kept for key, kept in self._windows.items() if kept[1] > now - window}
-        attempts, since = self._windows.get(account, (0, now))
-        if since <= now - window:
-            attempts, since = 0, now
-        self._windows[account] = (attempts + 1, since)
-        return attempts + 1, since
+        count, since = await self.failures(account, now, window)
+        self._windows[account] = (count + 1, since)
+        return count + 1, since
 
     async def clear(self, account: str) -> None:
         self._windows.pop(account, None)

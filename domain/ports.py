@@ -54,11 +54,14 @@ class UserRepository(Protocol):
 
 
 class LoginAttempts(Protocol):
-    """Login attempts per account, kept in storage so that every worker and replica counts them."""
+    """Failed logins per account, kept in storage so that every worker and replica counts them.
+    A window begins at an account's first failure; once over, the next failure begins another."""
 
-    async def count(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
-        """Counts one attempt at `now`; returns the attempts counted since the first of the current
-        window, and when that window began. A window over at `now` starts again from this attempt."""
+    async def failures(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        """The failures of the window open at `now`, and when it began (0 and `now` when none is)."""
+
+    async def fail(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        """Counts one failure at `now`, atomically; returns the count and the window's start."""
 
     async def clear(self, account: str) -> None: ...
 

@@ -1,5 +1,5 @@
-"""LoginAttempts in PostgreSQL: one row per account, counted by one atomic upsert, so that every
-worker and replica sees the same count."""
+"""LoginAttempts in PostgreSQL: one row per account, a failure counted by one atomic upsert, so that
+every worker and replica sees the same count."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from datetime import datetime, timedelta
 
 from adapters.postgres.connections import Pool, connection_of
 
-_COUNT = """
+_FAILURES = """
+SELECT attempts, window_started_at FROM login_attempts
+WHERE account = $1 AND window_started_at > $2::timestamptz - $3::interval
+"""
+_FAIL = """
 INSERT INTO login_attempts AS kept (account, attempts, window_started_at) VALUES ($1, 1, $2)
 ON CONFLICT (account) DO UPDATE SET
     attempts = CASE WHEN kept.window_started_at <= $2::timestamptz - $3::interval
@@ -24,10 +28,15 @@ class PostgresLoginAttempts:
     def __init__(self, pool: Pool, *, acquire_timeout: float) -> None:
         self._pool, self._acquire_timeout = pool, acquire_timeout
 
-    async def count(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+    async def failures(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        async with connection_of(self._pool, self._acquire_timeout) as connection:
+            row = await connection.fetchrow(_FAILURES, account, now, window)
+        return (0, now) if row is None else (row["attempts"], row["window_started_at"])
+
+    async def fail(self, account: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
         async with connection_of(self._pool, self._acquire_timeout) as connection:
             await connection.execute(_FORGET, now, window)
-            row = await connection.fetchrow(_COUNT, account, now, window)
+            row = await connection.fetchrow(_FAIL, account, now, window)
         assert row is not None  # an upsert returns its row
         return row["attempts"], row["window_started_at"]
 

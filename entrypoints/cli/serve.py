@@ -35,6 +35,8 @@ def serve(
     """Serve the HTTP API until SIGTERM or Ctrl-C (after waiting USERS_START_TIMEOUT for the database)."""
     with refusals():
         app, settings = actions_of(context).serve_target(host=host, port=port, log_level=log_level)
+    for caution in settings.cautions():
+        typer.echo(f"users-api: {caution}", err=True)
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(f"users-api: API at {base}/api/v1/users, docs at {base}/docs, storage: {settings.storage}")
     # Uvicorn drains requests on SIGTERM, then restores this handler and raises the signal again:

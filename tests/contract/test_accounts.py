@@ -137,28 +137,34 @@ async def test_a_demotion_that_collides_on_a_key_is_a_conflict_and_changes_nothi
     assert await repository.get(root.id) == root
 
 
-async def test_attempts_are_counted_from_the_first_of_the_window(login_attempts: LoginAttempts) -> None:
-    counted = [await login_attempts.count("ada", T0 + timedelta(minutes=n), WINDOW) for n in range(3)]
+async def test_failures_are_counted_from_the_first_of_the_window(login_attempts: LoginAttempts) -> None:
+    assert await login_attempts.failures("ada", T0, WINDOW) == (0, T0)
+    counted = [await login_attempts.fail("ada", T0 + timedelta(minutes=n), WINDOW) for n in range(3)]
     assert counted == [(1, T0), (2, T0), (3, T0)]
+    assert await login_attempts.failures("ada", T0 + timedelta(minutes=14), WINDOW) == (3, T0)
 
 
-async def test_a_window_over_starts_again_at_the_next_attempt(login_attempts: LoginAttempts) -> None:
-    await login_attempts.count("ada", T0, WINDOW)
-    await login_attempts.count("ada", T0 + timedelta(minutes=1), WINDOW)
+async def test_a_window_over_counts_nothing_and_the_next_failure_starts_another(
+    login_attempts: LoginAttempts,
+) -> None:
+    await login_attempts.fail("ada", T0, WINDOW)
+    await login_attempts.fail("ada", T0 + timedelta(minutes=1), WINDOW)
     later = T0 + WINDOW
-    assert await login_attempts.count("ada", later, WINDOW) == (1, later)
+    assert await login_attempts.failures("ada", later, WINDOW) == (0, later)
+    assert await login_attempts.fail("ada", later, WINDOW) == (1, later)
 
 
 async def test_accounts_are_counted_apart_and_cleared_apart(login_attempts: LoginAttempts) -> None:
-    await login_attempts.count("ada", T0, WINDOW)
-    await login_attempts.count("ada", T0, WINDOW)
-    await login_attempts.count("login:bob", T0, WINDOW)
+    await login_attempts.fail("ada", T0, WINDOW)
+    await login_attempts.fail("ada", T0, WINDOW)
+    await login_attempts.fail("login:bob", T0, WINDOW)
     await login_attempts.clear("ada")
+    await login_attempts.clear("nobody")
 
-    assert await login_attempts.count("ada", T0, WINDOW) == (1, T0)
-    assert await login_attempts.count("login:bob", T0, WINDOW) == (2, T0)
+    assert await login_attempts.failures("ada", T0, WINDOW) == (0, T0)
+    assert await login_attempts.failures("login:bob", T0, WINDOW) == (1, T0)
 
 
-async def test_attempts_at_once_are_each_counted(login_attempts: LoginAttempts) -> None:
-    counts = await asyncio.gather(*(login_attempts.count("ada", T0, WINDOW) for _ in range(20)))
+async def test_failures_at_once_are_each_counted(login_attempts: LoginAttempts) -> None:
+    counts = await asyncio.gather(*(login_attempts.fail("ada", T0, WINDOW) for _ in range(20)))
     assert sorted(count for count, _ in counts) == list(range(1, 21))

@@ -31,9 +31,18 @@ def environment(**settings: str) -> dict[str, str]:
     return clean | {f"USERS_{name.upper()}": value for name, value in settings.items()}
 
 
-def users_api(*arguments: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def users_api(
+    *arguments: str, cwd: Path, env: dict[str, str], input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(COMMAND), *arguments], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
+        [str(COMMAND), *arguments],
+        cwd=cwd,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

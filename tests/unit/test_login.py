@@ -1,6 +1,7 @@
 """Passwords, logins and tokens at the use cases: one answer for every wrong login, the limit on
 failures, revocation, and hashes upgraded as users log in."""
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -83,6 +84,21 @@ async def test_a_good_login_clears_the_failures(login: IssueToken, ada: User) ->
             await login("ada", "wrong password!")
     with pytest.raises(TooManyAttempts):
         await login("ada", PASSWORD)
+
+
+async def test_many_good_logins_at_once_all_succeed(login: IssueToken, ada: User) -> None:
+    assert len(await asyncio.gather(*(login("ada", PASSWORD) for _ in range(20)))) == 20
+
+
+async def test_many_guesses_at_once_get_past_the_limit_no_further(
+    login: IssueToken, hasher: Argon2PasswordHasher, ada: User
+) -> None:
+    answers = await asyncio.gather(
+        *(login("ada", "wrong password!") for _ in range(19)), login("ada", PASSWORD), return_exceptions=True
+    )
+    told = [type(answer).__name__ for answer in answers]
+    assert told.count("InvalidGrant") == 5  # the guesses whose answer says anything
+    assert told.count("TooManyAttempts") == 15  # the right one among them: past the limit, refused
 
 
 async def test_unknown_names_are_limited_the_same_way(login: IssueToken) -> None:
