@@ -13,7 +13,7 @@ from tests.postgres import SERVER_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-PASSWORD = "pw-Kq7vX2-secret"  # noqa: S105 (the secret that must never show)
+PASSWORD = "pw-Kq7vX2-secret"
 
 
 def with_credentials(url: str, user: str, netloc: str | None = None) -> str:
