@@ -21,6 +21,11 @@ async def container(request: pytest.FixtureRequest) -> Container:
     return create_container(Settings(_env_file=None, database_url=url, pool_min_size=1, pool_max_size=20))
 
 
+# For a test that replaces the repository or a use case on the container: on PostgreSQL it would
+# never reach the database, so it runs on memory alone rather than count as a PostgreSQL test.
+memory_only = pytest.mark.parametrize("container", ["memory"], indirect=True)
+
+
 @pytest.fixture
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(container)
