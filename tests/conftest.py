@@ -5,6 +5,8 @@ from hypothesis import settings
 
 from tests.postgres import drop_test_database, in_own_thread, migrated_test_database
 
+DATABASE_FIXTURES = {"database_url", "own_database"}
+
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
@@ -21,6 +23,20 @@ def own_database() -> Iterator[str]:
     url = in_own_thread(migrated_test_database)
     yield url
     in_own_thread(drop_test_database, url)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes a database must carry the postgres marker, so that `-m "not postgres"` runs
+    without a server."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("postgres") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("not marked postgres, but they take a database: " + ", ".join(unmarked))
 
 
 # Fixed seeds: a red build replays the same way.

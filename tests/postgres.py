@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -93,9 +94,11 @@ async def empty(url: str) -> None:
     await execute(url, "TRUNCATE users, login_attempts")
 
 
-async def waiting_on_a_lock(url: str, application_name: str, count: int) -> None:
-    """Returns once `count` statements of `application_name` wait on a lock; fails after 5 s."""
-    for _ in range(100):
+async def waiting_on_a_lock(url: str, application_name: str, count: int, within: float = 10) -> None:
+    """Returns once `count` statements of `application_name` wait on a lock; fails after `within` s."""
+    deadline = time.monotonic() + within
+    waiting = None
+    while time.monotonic() < deadline:
         waiting = await fetchval(
             url,
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
@@ -104,4 +107,4 @@ async def waiting_on_a_lock(url: str, application_name: str, count: int) -> None
         if waiting == count:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{waiting} of {count} statements reached the lock")
+    raise AssertionError(f"{waiting} of {count} statements reached the lock within {within} s")

@@ -45,6 +45,11 @@ async def container(request: pytest.FixtureRequest) -> Container:
 memory_only = pytest.mark.parametrize("container", ["memory"], indirect=True)
 
 
+# For a test that replaces the repository or a use case on the container: on PostgreSQL it would
+# never reach the database, so it runs on memory alone rather than count as a PostgreSQL test.
+memory_only = pytest.mark.parametrize("container", ["memory"], indirect=True)
+
+
 @pytest.fixture
 async def app(container: Container) -> AsyncIterator[FastAPI]:
     app = create_app(container)

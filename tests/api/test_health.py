@@ -4,7 +4,7 @@ import httpx
 from dependency_injector import providers
 
 from bootstrap import Container
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, memory_only
 
 
 async def test_live_answers_200(client: httpx.AsyncClient) -> None:
@@ -17,6 +17,7 @@ async def test_ready_answers_200_when_storage_answers(client: httpx.AsyncClient)
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
+@memory_only
 async def test_ready_answers_503_fast_when_storage_hangs(
     container: Container, client: httpx.AsyncClient
 ) -> None:

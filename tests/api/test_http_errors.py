@@ -9,7 +9,7 @@ from dependency_injector import providers
 from bootstrap import Container
 from domain.errors import StorageUnavailable
 from entrypoints.logs import RequestIdFilter
-from tests.api.conftest import API, assert_problem
+from tests.api.conftest import API, assert_problem, memory_only
 
 ONE_MIB = 1_048_576
 
@@ -102,6 +102,7 @@ async def test_a_chunked_body_under_the_limit_is_accepted(client: httpx.AsyncCli
     assert response.status_code == 201
 
 
+@memory_only
 async def test_an_unexpected_error_is_a_bare_500_and_the_log_has_the_detail(
     container: Container, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -133,6 +134,7 @@ class Unavailable:
         return fail
 
 
+@memory_only
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

@@ -8,10 +8,12 @@ import pytest
 
 from domain.errors import Conflict, UserConflict
 from domain.listing import Keyset, PageQuery, Sort, UserFilter
-from domain.model import User
+from domain.model import Profile, User
 from domain.ports import UserRepository
 from domain.sources import Uuid7Ids
 from tests.contract.conftest import T0, a_user
+from tests.paging import pages_needed, walk_pages
+from tests.sorted_people import EXPECTED, PEOPLE
 
 EVERYONE = UserFilter()
 
@@ -119,28 +121,41 @@ async def test_concurrent_adds_of_one_email_store_exactly_one(repository: UserRe
     assert await repository.count(EVERYONE) == 1
 
 
+def usernames(users: list[User]) -> list[str]:
+    return [user.profile.username for user in users]
+
+
+async def keyset_walk(repository: UserRepository, sort: Sort, limit: int) -> list[str]:
+    """Every page after the last row of the one before, as ListUsers pages; bounded, never hangs."""
+
+    async def page(after: Keyset | None) -> tuple[list[User], Keyset | None]:
+        rows = await repository.list(PageQuery(sort, EVERYONE, limit=limit, after=after))
+        return rows, Keyset.of(rows[-1], sort) if len(rows) == limit else None
+
+    # A full last page costs one more, empty, page.
+    return usernames(await walk_pages(page, max_pages=pages_needed(len(PEOPLE) + 1, limit)))
+
+
 @pytest.mark.parametrize("sort", list(Sort))
-async def test_keyset_pages_follow_the_sort_with_the_id_breaking_ties(
+async def test_every_sort_gives_the_order_worked_out_by_hand_with_the_id_breaking_ties(
     repository: UserRepository, sort: Sort
 ) -> None:
-    users = [
-        a_user(name, seconds=index // 2)
-        for index, name in enumerate(["eve", "Bob", "alice", "Dave", "carol"])
-    ]
-    await repository.add_many(users)
-    expected = sorted(users, key=lambda user: (sort.key(user), user.id), reverse=sort.descending)
+    # tests/sorted_people.py: stored in an order that follows neither time nor id.
+    stored = {
+        p.username: User(p.id, Profile.parse(p.draft), created_at=p.created_at, updated_at=p.created_at)
+        for p in PEOPLE
+    }
+    await repository.add_many(list(stored.values()))
+    expected = EXPECTED[sort.value]
 
-    first = await repository.list(PageQuery(sort, EVERYONE, limit=2))
-    rest = await repository.list(PageQuery(sort, EVERYONE, limit=10, after=Keyset.of(first[-1], sort)))
-    by_offset = await repository.list(PageQuery(sort, EVERYONE, limit=2, offset=3))
-
-    assert first + rest == expected
-    assert by_offset == expected[3:5]
-    for offset, limit in [(4, 10), (5, 1), (50, 2), (0, 5), (1, 3)]:
+    assert await repository.list(PageQuery(sort, EVERYONE, limit=100)) == [stored[name] for name in expected]
+    for limit in [1, 3, 4]:  # at 3 and 4, pages end inside a group of people created at one time
+        assert await keyset_walk(repository, sort, limit) == expected, limit
+    for offset, limit in [(0, 4), (4, 3), (5, 10), (9, 1), (10, 2), (50, 2)]:
         page = await repository.list(PageQuery(sort, EVERYONE, limit=limit, offset=offset))
-        assert page == expected[offset : offset + limit], (offset, limit)
-    last = await repository.list(PageQuery(sort, EVERYONE, limit=3, after=Keyset.of(expected[-1], sort)))
-    assert last == []
+        assert usernames(page) == expected[offset : offset + limit], (offset, limit)
+    last = (await repository.list(PageQuery(sort, EVERYONE, limit=1, offset=len(PEOPLE) - 1)))[0]
+    assert await repository.list(PageQuery(sort, EVERYONE, limit=3, after=Keyset.of(last, sort))) == []
 
 
 @pytest.mark.parametrize("sort", list(Sort))

@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.service import environment, users_api
 from tests.postgres import fetchval
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = pytest.mark.e2e
 
 ROWS = 100_000
 
@@ -23,6 +23,7 @@ def write_csv(path: Path, rows: int, *extra: str) -> Path:
     return path
 
 
+@pytest.mark.postgres
 async def test_a_100000_row_csv_file_is_imported_whole(tmp_path: Path, database: str) -> None:
     path = write_csv(tmp_path / "users.csv", ROWS)
 
@@ -40,6 +41,7 @@ async def test_a_100000_row_csv_file_is_imported_whole(tmp_path: Path, database:
     )
 
 
+@pytest.mark.postgres
 async def test_bad_rows_are_reported_by_line_and_the_good_ones_kept(tmp_path: Path, database: str) -> None:
     lines = [
         json.dumps({"username": "ada", "email": "ada@example.com"}),
@@ -66,6 +68,7 @@ async def test_bad_rows_are_reported_by_line_and_the_good_ones_kept(tmp_path: Pa
     )
 
 
+@pytest.mark.postgres
 async def test_an_atomic_import_with_one_bad_row_at_the_end_imports_nothing(
     tmp_path: Path, database: str
 ) -> None:

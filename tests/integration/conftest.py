@@ -10,8 +10,6 @@ from entrypoints.http import create_app
 from tests.integration.proxy import Proxy
 from tests.postgres import empty
 
-pytestmark = pytest.mark.postgres
-
 AppClient = Callable[..., AbstractAsyncContextManager[tuple[Container, httpx.AsyncClient]]]
 
 

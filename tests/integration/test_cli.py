@@ -19,8 +19,6 @@ from tests.postgres import (
     with_database,
 )
 
-pytestmark = pytest.mark.postgres
-
 cli = build_cli(CliActions())
 
 
@@ -35,6 +33,7 @@ def database_exists(name: str) -> bool:
     return bool(asyncio.run(fetchval(SERVER_URL, "SELECT 1 FROM pg_database WHERE datname = $1", name)))
 
 
+@pytest.mark.postgres
 def test_create_db_makes_a_database_whose_name_needs_quoting_once(monkeypatch: pytest.MonkeyPatch) -> None:
     require_server()
     name = new_database_name('users "odd"; DROP DATABASE postgres; --')
@@ -71,6 +70,7 @@ def test_serve_gives_up_on_an_unreachable_database_with_one_clear_line(
     assert 0.9 < elapsed < 5
 
 
+@pytest.mark.postgres
 def test_serve_refuses_an_unknown_role_at_once_without_showing_its_password(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -3,13 +3,17 @@ from uuid import uuid4
 
 import pytest
 
+from adapters.memory import InMemoryUserRepository
 from domain.errors import CursorWithOffset, InvalidCursor
 from domain.listing import Keyset, Sort, UserFilter, encode_cursor
 from domain.model import Profile, User
 from domain.use_cases import ListUsers, RegisterUser
 from tests.clock import ManualClock
+from tests.paging import pages_needed, walk_pages
+from tests.sorted_people import EXPECTED, PEOPLE, ScriptedIds
 
 NAMES = ["mallory", "Bob", "alice", "Eve", "dave", "carol", "Trent", "peggy", "victor", "Oscar", "walter"]
+MAX_PAGES = 30  # more than any store here needs, even one user a page
 
 
 @pytest.fixture
@@ -21,27 +25,48 @@ async def people(register: RegisterUser, clock: ManualClock) -> list[User]:
     return created
 
 
-def expected_order(users: list[User], sort: Sort) -> list[str]:
-    ordered = sorted(users, key=lambda user: (sort.key(user), user.id), reverse=sort.descending)
-    return [user.profile.username for user in ordered]
+@pytest.fixture
+async def sorted_people(users: InMemoryUserRepository, clock: ManualClock) -> None:
+    """tests/sorted_people.py: each registered at its own time, with its own id."""
+    register = RegisterUser(users, clock, ScriptedIds())
+    for person in PEOPLE:
+        clock.now = person.created_at
+        await register(person.draft)
 
 
-async def walk(list_users: ListUsers, limit: int, **options: object) -> list[str]:
-    seen: list[str] = []
-    cursor = None
-    while True:
-        page = await list_users(limit=limit, cursor=cursor, **options)  # type: ignore[arg-type]
-        seen += [user.profile.username for user in page.items]
-        if page.next_cursor is None:
-            return seen
-        cursor = page.next_cursor
+async def walk(
+    list_users: ListUsers,
+    limit: int,
+    max_pages: int = MAX_PAGES,
+    start: str | None = None,
+    **options: object,
+) -> list[str]:
+    """Usernames from the page at `start` (the first page by default) through the last."""
+
+    async def page(cursor: str | None) -> tuple[list[str], str | None]:
+        result = await list_users(limit=limit, cursor=cursor, **options)  # type: ignore[arg-type]
+        return [user.profile.username for user in result.items], result.next_cursor
+
+    return await walk_pages(page, max_pages=max_pages, start=start)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 10])
+@pytest.mark.parametrize("sort", list(Sort))
+async def test_cursor_pages_visit_every_user_once_in_the_order_worked_out_by_hand(
+    list_users: ListUsers, sorted_people: None, sort: Sort, limit: int
+) -> None:
+    seen = await walk(list_users, limit, max_pages=pages_needed(len(PEOPLE), limit), sort=sort)
+    assert seen == EXPECTED[sort.value]
 
 
 @pytest.mark.parametrize("sort", list(Sort))
-async def test_cursor_pages_visit_every_user_once_in_sort_order(
-    list_users: ListUsers, people: list[User], sort: Sort
+async def test_offset_pages_keep_the_order_worked_out_by_hand(
+    list_users: ListUsers, sorted_people: None, sort: Sort
 ) -> None:
-    assert await walk(list_users, 3, sort=sort) == expected_order(people, sort)
+    for offset, limit in [(0, 4), (4, 3), (7, 5), (9, 1), (10, 2)]:
+        page = await list_users(limit=limit, offset=offset, sort=sort)
+        expected = EXPECTED[sort.value][offset : offset + limit]
+        assert [user.profile.username for user in page.items] == expected, (offset, limit)
 
 
 async def test_sorting_by_username_ignores_case() -> None:
@@ -52,7 +77,22 @@ async def test_sorting_by_username_ignores_case() -> None:
     ]
 
 
-@pytest.mark.parametrize("sort", [Sort.CREATED_AT, Sort.USERNAME, Sort.EMAIL_DESC])
+# What a walk sees when "aaron", "zed" and "Nina" are registered after its first page of four:
+# the users that sort past the cursor, each once.
+AFTER_INSERTS = {
+    Sort.CREATED_AT: [*NAMES, "aaron", "zed", "Nina"],  # all three come last in time
+    Sort.USERNAME: [  # "aaron" sorts before the cursor (dave)
+        "alice", "Bob", "carol", "dave", "Eve", "mallory", "Nina", "Oscar", "peggy", "Trent", "victor",
+        "walter", "zed",
+    ],
+    Sort.EMAIL_DESC: [  # "zed" sorts before the cursor (peggy)
+        "walter", "victor", "Trent", "peggy", "Oscar", "Nina", "mallory", "Eve", "dave", "carol", "Bob",
+        "alice", "aaron",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("sort", list(AFTER_INSERTS))
 async def test_inserts_between_pages_neither_skip_nor_repeat_existing_users(
     list_users: ListUsers, register: RegisterUser, clock: ManualClock, people: list[User], sort: Sort
 ) -> None:
@@ -60,16 +100,10 @@ async def test_inserts_between_pages_neither_skip_nor_repeat_existing_users(
     for name in ["aaron", "zed", "Nina"]:
         clock.advance(seconds=1)
         await register({"username": name, "email": f"{name}@example.com"})
-    rest: list[str] = []
-    cursor = first.next_cursor
-    while cursor is not None:
-        page = await list_users(limit=4, sort=sort, cursor=cursor)
-        rest += [user.profile.username for user in page.items]
-        cursor = page.next_cursor
+    assert first.next_cursor is not None
+    rest = await walk(list_users, 4, pages_needed(len(NAMES) + 3, 4), start=first.next_cursor, sort=sort)
 
-    seen = [user.profile.username for user in first.items] + rest
-    assert len(seen) == len(set(seen))
-    assert set(NAMES) <= set(seen)
+    assert [user.profile.username for user in first.items] + rest == AFTER_INSERTS[sort]
 
 
 async def test_the_last_page_has_no_next_cursor_even_when_it_is_full(
@@ -77,11 +111,6 @@ async def test_the_last_page_has_no_next_cursor_even_when_it_is_full(
 ) -> None:
     page = await list_users(limit=len(NAMES))
     assert (len(page.items), page.next_cursor) == (len(NAMES), None)
-
-
-async def test_offset_skips_rows_in_the_same_order(list_users: ListUsers, people: list[User]) -> None:
-    page = await list_users(limit=3, offset=4, sort=Sort.USERNAME)
-    assert [user.profile.username for user in page.items] == expected_order(people, Sort.USERNAME)[4:7]
 
 
 async def test_total_counts_every_matching_user_only_when_asked(
