@@ -45,6 +45,7 @@ from domain.use_cases import (
     IssueToken,
     ListUsers,
     PasswordCheck,
+    RecentVersions,
     RegisterUser,
     RegisterUsers,
     RemoveUser,
@@ -249,13 +250,12 @@ class Container(containers.DeclarativeContainer):
     password_check = providers.Factory(
         PasswordCheck, hasher=hasher, attempts=storage.login_attempts, clock=clock
     )
-    # One per app: it remembers credentials versions for at most the revocation delay.
-    authenticate = providers.Singleton(
-        Authenticate,
-        tokens=tokens,
-        users=repository,
-        clock=clock,
-        revocation_delay=providers.Factory(timedelta, seconds=settings.provided.token_revocation_delay),
+    # One per app: credentials versions read lately, trusted for at most the revocation delay.
+    recent_versions = providers.Singleton(
+        RecentVersions, providers.Factory(timedelta, seconds=settings.provided.token_revocation_delay)
+    )
+    authenticate = providers.Factory(
+        Authenticate, tokens=tokens, users=repository, clock=clock, recent=recent_versions
     )
     issue_token = providers.Factory(
         IssueToken, users=repository, check=password_check, hasher=hasher, tokens=tokens

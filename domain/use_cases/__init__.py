@@ -1,6 +1,6 @@
 """One class per thing a client can do with users."""
 
-from domain.use_cases.authenticate import Authenticate
+from domain.use_cases.authenticate import Authenticate, RecentVersions
 from domain.use_cases.change_user import ChangeUser
 from domain.use_cases.first_admin import CreateFirstAdmin
 from domain.use_cases.get_user import GetUser
@@ -22,6 +22,7 @@ __all__ = [
     "ListUsers",
     "Page",
     "PasswordCheck",
+    "RecentVersions",
     "RegisterUser",
     "RegisterUsers",
     "RemoveUser",

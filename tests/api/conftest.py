@@ -81,6 +81,13 @@ def _client(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://localhost", headers=headers)
 
 
+async def stored_names(client: httpx.AsyncClient) -> list[str]:
+    """Every stored username, in creation order: the test client's own `admin` comes first."""
+    body = (await client.get(API, params={"limit": 200, "include_total": "true"})).json()
+    assert body["total"] <= 200, "stored_names reads one page"
+    return [user["username"] for user in body["items"]]
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

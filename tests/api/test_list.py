@@ -13,6 +13,15 @@ from tests.sorted_people import EXPECTED, PEOPLE, ScriptedIds
 
 BULK = f"{API}/bulk"
 NEXT = re.compile(r'<(?P<url>[^>]+)>; rel="next"')
+# Where the test client's own `admin` (created after them, now) falls among tests/sorted_people.py:
+# key "admin" comes after "a_z" and "abc", before "alice"; "admin@example.com" before "bob@...".
+ADMIN_AT = {"created_at": 10, "-created_at": 0, "username": 2, "-username": 8, "email": 0, "-email": 10}
+
+
+def with_admin(sort: str) -> list[str]:
+    names = list(EXPECTED[sort])
+    names.insert(ADMIN_AT[sort], "admin")
+    return names
 
 
 async def seed(client: httpx.AsyncClient, names: list[str]) -> list[dict[str, Any]]:
@@ -45,15 +54,18 @@ async def sorted_people(container: Container, client: httpx.AsyncClient) -> None
             await register(client, person.username, person.email)
 
 
-async def test_list_is_empty_with_no_next_cursor_and_no_link(client: httpx.AsyncClient) -> None:
+async def test_a_list_of_one_has_no_next_cursor_and_no_link(client: httpx.AsyncClient) -> None:
     response = await client.get(API)
-    assert (response.json(), response.headers.get("link")) == ({"items": [], "next_cursor": None}, None)
+    [admin] = response.json()["items"]  # the test client's own
+    assert admin["username"] == "admin"
+    assert (response.json()["next_cursor"], response.headers.get("link")) == (None, None)
 
 
 async def test_list_defaults_to_50_users_in_creation_order(client: httpx.AsyncClient) -> None:
     created = await seed(client, [f"user{i:03}" for i in range(60)])
     body = (await client.get(API)).json()
-    assert body["items"] == created[:50]
+    assert body["items"][0]["username"] == "admin"  # the test client's own, created first
+    assert body["items"][1:] == created[:49]
     assert body["next_cursor"]
 
 
@@ -68,11 +80,11 @@ async def test_following_next_links_visits_everyone_once_while_users_are_added(
     assert link is not None
     assert "sort=-username" in link["url"]
     assert "limit=10" in link["url"]
-    rest = await follow_links(client, link["url"], max_pages=pages_needed(25 + 2, 10))
+    rest = await follow_links(client, link["url"], max_pages=pages_needed(25 + 3, 10))
 
     seen = [user["username"] for user in first.json()["items"]] + rest
-    # zzz sorts before the first page, so it is never seen; aaa comes last.
-    assert seen == [*(f"user{i:02}" for i in range(24, -1, -1)), "aaa"]
+    # zzz sorts before the first page, so it is never seen; the client's admin, then aaa, come last.
+    assert seen == [*(f"user{i:02}" for i in range(24, -1, -1)), "admin", "aaa"]
 
 
 @pytest.mark.parametrize("limit", [1, 3])
@@ -81,11 +93,11 @@ async def test_every_sort_pages_through_all_users_in_the_order_worked_out_by_han
     client: httpx.AsyncClient, sorted_people: None, sort: str, limit: int
 ) -> None:
     url = f"{API}?limit={limit}&sort={sort}"
-    seen = await follow_links(client, url, max_pages=pages_needed(len(PEOPLE), limit))
-    assert seen == EXPECTED[sort]
+    seen = await follow_links(client, url, max_pages=pages_needed(len(PEOPLE) + 1, limit))
+    assert seen == with_admin(sort)
 
     page = (await client.get(API, params={"sort": sort, "offset": 4, "limit": 3})).json()
-    assert [user["username"] for user in page["items"]] == EXPECTED[sort][4:7]
+    assert [user["username"] for user in page["items"]] == with_admin(sort)[4:7]
 
 
 @pytest.mark.parametrize(
@@ -141,8 +153,8 @@ async def test_a_cursor_from_another_sort_or_filter_is_400(
 
 async def test_offset_pages_by_number(client: httpx.AsyncClient) -> None:
     created = await seed(client, [f"user{i}" for i in range(7)])
-    body = (await client.get(API, params={"offset": 3, "limit": 2})).json()
-    assert body["items"] == created[3:5]
+    body = (await client.get(API, params={"offset": 4, "limit": 2})).json()
+    assert body["items"] == created[3:5]  # past the client's admin and three others
 
 
 async def test_filters_match_exactly_or_by_substring_without_regard_to_case(
@@ -159,7 +171,7 @@ async def test_filters_match_exactly_or_by_substring_without_regard_to_case(
     assert await usernames(email="ada") == []
     assert await usernames(username="Grace") == ["grace"]
     assert await usernames(q="LOVE") == ["ada"]
-    assert await usernames(q="example") == ["ada", "under_score"]
+    assert await usernames(q="example") == ["admin", "ada", "under_score"]
     assert await usernames(q="%") == ["under_score"]
     assert await usernames(q="r_s") == ["under_score"]
     assert await usernames(q="\\") == ["under_score"]
@@ -169,5 +181,5 @@ async def test_filters_match_exactly_or_by_substring_without_regard_to_case(
 async def test_include_total_counts_every_matching_user(client: httpx.AsyncClient) -> None:
     await seed(client, ["ada", "bob", "adam", "carol"])
     assert "total" not in (await client.get(API)).json()
-    body = (await client.get(API, params={"include_total": "true", "q": "ad", "limit": 1})).json()
+    body = (await client.get(API, params={"include_total": "true", "q": "ada", "limit": 1})).json()
     assert (len(body["items"]), body["total"]) == (1, 2)

@@ -206,23 +206,23 @@ async def test_filters_and_search_use_the_canonical_keys(repository: UserReposit
     assert await repository.count(UserFilter.parse(q="example")) == 3
 
 
-async def test_update_replaces_only_at_the_expected_version(repository: UserRepository) -> None:
+async def test_update_replaces_only_the_version_it_read(repository: UserRepository) -> None:
     user = a_user("ada")
     await repository.add(user)
     changed = replace(user, profile=replace(user.profile, first_name="Ada"), version=2)
 
-    assert await repository.update(changed, expected_version=2) is False
+    assert await repository.update(changed, previous=replace(user, version=2)) is False
     assert await repository.get(user.id) == user
-    assert await repository.update(changed, expected_version=1) is True
+    assert await repository.update(changed, previous=user) is True
     assert await repository.get(user.id) == changed
-    assert await repository.update(replace(changed, version=3), expected_version=1) is False
+    assert await repository.update(replace(changed, version=3), previous=user) is False
 
 
 async def test_update_of_a_removed_user_is_false(repository: UserRepository) -> None:
     user = a_user("ada")
     await repository.add(user)
-    await repository.remove(user.id)
-    assert await repository.update(replace(user, version=2), expected_version=1) is False
+    await repository.remove(user)
+    assert await repository.update(replace(user, version=2), previous=user) is False
 
 
 async def test_update_to_a_taken_key_conflicts_and_frees_nothing(repository: UserRepository) -> None:
@@ -231,7 +231,7 @@ async def test_update_to_a_taken_key_conflicts_and_frees_nothing(repository: Use
     renamed = replace(bob, profile=replace(bob.profile, username="ADA"), version=2)
 
     with pytest.raises(UserConflict) as raised:
-        await repository.update(renamed, expected_version=1)
+        await repository.update(renamed, previous=bob)
 
     assert [c.field for c in raised.value.conflicts] == ["username"]
     assert await repository.get(bob.id) == bob
@@ -243,18 +243,18 @@ async def test_update_frees_the_old_keys_for_others(repository: UserRepository) 
     ada = a_user("ada")
     await repository.add(ada)
     await repository.update(
-        replace(ada, profile=replace(ada.profile, username="augusta"), version=2), expected_version=1
+        replace(ada, profile=replace(ada.profile, username="augusta"), version=2), previous=ada
     )
     await repository.add(a_user("ADA", "other@example.com"))
     assert await names(repository, sort=Sort.USERNAME) == ["ADA", "augusta"]
 
 
-async def test_remove_honours_the_expected_version_and_frees_the_keys(repository: UserRepository) -> None:
+async def test_remove_honours_the_version_it_read_and_frees_the_keys(repository: UserRepository) -> None:
     ada = a_user("ada")
     await repository.add(ada)
 
-    assert await repository.remove(ada.id, expected_version=2) is False
+    assert await repository.remove(replace(ada, version=2)) is False
     assert await repository.get(ada.id) == ada
-    assert await repository.remove(ada.id, expected_version=1) is True
-    assert await repository.remove(ada.id) is False
+    assert await repository.remove(ada) is True
+    assert await repository.remove(ada) is False
     await repository.add(a_user("ADA", "ADA@example.com"))

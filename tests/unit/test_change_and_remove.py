@@ -3,17 +3,19 @@ from uuid import UUID
 
 import pytest
 
-from adapters.memory import InMemoryUserRepository
+from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
+from adapters.passwords import Argon2PasswordHasher
+from domain.access import OPERATOR
 from domain.errors import InvalidInput, UserConflict, UserNotFound, VersionMismatch
 from domain.model import User
 from domain.sources import Uuid7Ids
-from domain.use_cases import ChangeUser, GetUser, RegisterUser, RemoveUser
+from domain.use_cases import ChangeUser, GetUser, PasswordCheck, RegisterUser, RemoveUser
 from tests.clock import ManualClock
 
 
 @pytest.fixture
 async def ada(register: RegisterUser) -> User:
-    return await register({"username": "ada", "email": "ada@example.com", "first_name": "Ada"})
+    return await register(OPERATOR, {"username": "ada", "email": "ada@example.com", "first_name": "Ada"})
 
 
 async def test_change_applies_present_fields_bumps_the_version_and_the_update_time(
@@ -21,9 +23,9 @@ async def test_change_applies_present_fields_bumps_the_version_and_the_update_ti
 ) -> None:
     later = clock.advance(seconds=5)
 
-    changed = await change(ada.id, {"last_name": " Lovelace ", "email": "ADA@example.com"})
+    changed = await change(OPERATOR, ada.id, {"last_name": " Lovelace ", "email": "ADA@example.com"})
 
-    assert await get(ada.id) == changed
+    assert await get(OPERATOR, ada.id) == changed
     assert changed.profile.fields() == {
         "username": "ada",
         "email": "ADA@example.com",
@@ -34,7 +36,7 @@ async def test_change_applies_present_fields_bumps_the_version_and_the_update_ti
 
 
 async def test_change_with_null_clears_a_name(change: ChangeUser, ada: User) -> None:
-    assert (await change(ada.id, {"first_name": None})).profile.first_name is None
+    assert (await change(OPERATOR, ada.id, {"first_name": None})).profile.first_name is None
 
 
 @pytest.mark.parametrize("field", ["username", "email"])
@@ -42,55 +44,57 @@ async def test_change_rejects_null_for_username_and_email(
     change: ChangeUser, get: GetUser, ada: User, field: str
 ) -> None:
     with pytest.raises(InvalidInput) as raised:
-        await change(ada.id, {field: None})
+        await change(OPERATOR, ada.id, {field: None})
     assert [error.field for error in raised.value.errors] == [field]
-    assert await get(ada.id) == ada
+    assert await get(OPERATOR, ada.id) == ada
 
 
 async def test_a_change_that_changes_nothing_keeps_the_version(
     change: ChangeUser, ada: User, clock: ManualClock
 ) -> None:
     clock.advance(seconds=1)
-    assert await change(ada.id, {"first_name": "  Ada", "username": "ada"}) == ada
+    assert await change(OPERATOR, ada.id, {"first_name": "  Ada", "username": "ada"}) == ada
 
 
 async def test_change_rejects_a_username_taken_by_another_user_ignoring_case(
     change: ChangeUser, register: RegisterUser, get: GetUser, ada: User
 ) -> None:
-    bob = await register({"username": "bob", "email": "bob@example.com"})
+    bob = await register(OPERATOR, {"username": "bob", "email": "bob@example.com"})
     with pytest.raises(UserConflict):
-        await change(bob.id, {"username": "ADA"})
-    assert await get(bob.id) == bob
+        await change(OPERATOR, bob.id, {"username": "ADA"})
+    assert await get(OPERATOR, bob.id) == bob
 
 
 async def test_a_user_may_change_the_case_of_its_own_username(change: ChangeUser, ada: User) -> None:
-    assert (await change(ada.id, {"username": "Ada"})).profile.username == "Ada"
+    assert (await change(OPERATOR, ada.id, {"username": "Ada"})).profile.username == "Ada"
 
 
 async def test_change_with_a_stale_version_fails_and_changes_nothing(
     change: ChangeUser, get: GetUser, ada: User
 ) -> None:
-    await change(ada.id, {"first_name": "Augusta"})
+    await change(OPERATOR, ada.id, {"first_name": "Augusta"})
     with pytest.raises(VersionMismatch):
-        await change(ada.id, {"first_name": "Countess"}, expected_versions={1})
-    assert (await get(ada.id)).profile.first_name == "Augusta"
+        await change(OPERATOR, ada.id, {"first_name": "Countess"}, expected_versions={1})
+    assert (await get(OPERATOR, ada.id)).profile.first_name == "Augusta"
 
 
 async def test_change_of_a_missing_user_is_not_found(change: ChangeUser) -> None:
     with pytest.raises(UserNotFound):
-        await change(Uuid7Ids()(), {"first_name": "X"})
+        await change(OPERATOR, Uuid7Ids()(), {"first_name": "X"})
 
 
 async def test_two_concurrent_changes_with_the_same_version_give_one_success_and_one_mismatch(
-    clock: ManualClock,
+    clock: ManualClock, hasher: Argon2PasswordHasher
 ) -> None:
     users = _Interleaving()
-    ada = await RegisterUser(users, clock, Uuid7Ids())({"username": "ada", "email": "ada@example.com"})
-    change = ChangeUser(users, clock)
+    ada = await RegisterUser(users, clock, Uuid7Ids(), hasher)(
+        OPERATOR, {"username": "ada", "email": "ada@example.com"}
+    )
+    change = ChangeUser(users, clock, hasher, PasswordCheck(hasher, InMemoryLoginAttempts(), clock))
 
     results = await asyncio.gather(
-        change(ada.id, {"first_name": "One"}, expected_versions={1}),
-        change(ada.id, {"first_name": "Two"}, expected_versions={1}),
+        change(OPERATOR, ada.id, {"first_name": "One"}, expected_versions={1}),
+        change(OPERATOR, ada.id, {"first_name": "Two"}, expected_versions={1}),
         return_exceptions=True,
     )
 
@@ -100,12 +104,18 @@ async def test_two_concurrent_changes_with_the_same_version_give_one_success_and
     assert stored.version == 2
 
 
-async def test_concurrent_changes_without_a_version_are_both_applied(clock: ManualClock) -> None:
+async def test_concurrent_changes_without_a_version_are_both_applied(
+    clock: ManualClock, hasher: Argon2PasswordHasher
+) -> None:
     users = _Interleaving()
-    ada = await RegisterUser(users, clock, Uuid7Ids())({"username": "ada", "email": "ada@example.com"})
-    change = ChangeUser(users, clock)
+    ada = await RegisterUser(users, clock, Uuid7Ids(), hasher)(
+        OPERATOR, {"username": "ada", "email": "ada@example.com"}
+    )
+    change = ChangeUser(users, clock, hasher, PasswordCheck(hasher, InMemoryLoginAttempts(), clock))
 
-    await asyncio.gather(change(ada.id, {"first_name": "One"}), change(ada.id, {"last_name": "Two"}))
+    await asyncio.gather(
+        change(OPERATOR, ada.id, {"first_name": "One"}), change(OPERATOR, ada.id, {"last_name": "Two"})
+    )
 
     stored = await users.get(ada.id)
     assert stored is not None
@@ -115,28 +125,30 @@ async def test_concurrent_changes_without_a_version_are_both_applied(clock: Manu
 async def test_remove_deletes_the_user_and_frees_its_username_and_email(
     remove: RemoveUser, register: RegisterUser, get: GetUser, ada: User
 ) -> None:
-    await remove(ada.id)
+    await remove(OPERATOR, ada.id)
 
     with pytest.raises(UserNotFound):
-        await get(ada.id)
-    assert (await register({"username": "ADA", "email": "ada@example.com"})).profile.username == "ADA"
+        await get(OPERATOR, ada.id)
+    assert (
+        await register(OPERATOR, {"username": "ADA", "email": "ada@example.com"})
+    ).profile.username == "ADA"
 
 
 async def test_remove_of_a_missing_user_is_not_found(remove: RemoveUser) -> None:
     with pytest.raises(UserNotFound):
-        await remove(Uuid7Ids()())
+        await remove(OPERATOR, Uuid7Ids()())
 
 
 async def test_remove_with_a_stale_version_fails_and_keeps_the_user(
     remove: RemoveUser, change: ChangeUser, get: GetUser, ada: User
 ) -> None:
-    await change(ada.id, {"first_name": "Augusta"})
+    await change(OPERATOR, ada.id, {"first_name": "Augusta"})
     with pytest.raises(VersionMismatch):
-        await remove(ada.id, expected_versions={1})
-    assert (await get(ada.id)).version == 2
-    await remove(ada.id, expected_versions={2})
+        await remove(OPERATOR, ada.id, expected_versions={1})
+    assert (await get(OPERATOR, ada.id)).version == 2
+    await remove(OPERATOR, ada.id, expected_versions={2})
     with pytest.raises(UserNotFound):
-        await get(ada.id)
+        await get(OPERATOR, ada.id)
 
 
 class _Interleaving(InMemoryUserRepository):

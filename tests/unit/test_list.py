@@ -4,6 +4,8 @@ from uuid import uuid4
 import pytest
 
 from adapters.memory import InMemoryUserRepository
+from adapters.passwords import Argon2PasswordHasher
+from domain.access import OPERATOR
 from domain.errors import CursorWithOffset, InvalidCursor
 from domain.listing import Keyset, Sort, UserFilter, encode_cursor
 from domain.model import Profile, User
@@ -21,17 +23,19 @@ async def people(register: RegisterUser, clock: ManualClock) -> list[User]:
     created = []
     for index, name in enumerate(NAMES):
         clock.advance(seconds=1 if index % 3 else 0)  # some share a creation time: the id breaks the tie
-        created.append(await register({"username": name, "email": f"{name.upper()}@example.com"}))
+        created.append(await register(OPERATOR, {"username": name, "email": f"{name.upper()}@example.com"}))
     return created
 
 
 @pytest.fixture
-async def sorted_people(users: InMemoryUserRepository, clock: ManualClock) -> None:
+async def sorted_people(
+    users: InMemoryUserRepository, clock: ManualClock, hasher: Argon2PasswordHasher
+) -> None:
     """tests/sorted_people.py: each registered at its own time, with its own id."""
-    register = RegisterUser(users, clock, ScriptedIds())
+    register = RegisterUser(users, clock, ScriptedIds(), hasher)
     for person in PEOPLE:
         clock.now = person.created_at
-        await register(person.draft)
+        await register(OPERATOR, person.draft)
 
 
 async def walk(
@@ -44,7 +48,7 @@ async def walk(
     """Usernames from the page at `start` (the first page by default) through the last."""
 
     async def page(cursor: str | None) -> tuple[list[str], str | None]:
-        result = await list_users(limit=limit, cursor=cursor, **options)  # type: ignore[arg-type]
+        result = await list_users(OPERATOR, limit=limit, cursor=cursor, **options)  # type: ignore[arg-type]
         return [user.profile.username for user in result.items], result.next_cursor
 
     return await walk_pages(page, max_pages=max_pages, start=start)
@@ -64,7 +68,7 @@ async def test_offset_pages_keep_the_order_worked_out_by_hand(
     list_users: ListUsers, sorted_people: None, sort: Sort
 ) -> None:
     for offset, limit in [(0, 4), (4, 3), (7, 5), (9, 1), (10, 2)]:
-        page = await list_users(limit=limit, offset=offset, sort=sort)
+        page = await list_users(OPERATOR, limit=limit, offset=offset, sort=sort)
         expected = EXPECTED[sort.value][offset : offset + limit]
         assert [user.profile.username for user in page.items] == expected, (offset, limit)
 
@@ -96,10 +100,10 @@ AFTER_INSERTS = {
 async def test_inserts_between_pages_neither_skip_nor_repeat_existing_users(
     list_users: ListUsers, register: RegisterUser, clock: ManualClock, people: list[User], sort: Sort
 ) -> None:
-    first = await list_users(limit=4, sort=sort)
+    first = await list_users(OPERATOR, limit=4, sort=sort)
     for name in ["aaron", "zed", "Nina"]:
         clock.advance(seconds=1)
-        await register({"username": name, "email": f"{name}@example.com"})
+        await register(OPERATOR, {"username": name, "email": f"{name}@example.com"})
     assert first.next_cursor is not None
     rest = await walk(list_users, 4, pages_needed(len(NAMES) + 3, 4), start=first.next_cursor, sort=sort)
 
@@ -109,16 +113,18 @@ async def test_inserts_between_pages_neither_skip_nor_repeat_existing_users(
 async def test_the_last_page_has_no_next_cursor_even_when_it_is_full(
     list_users: ListUsers, people: list[User]
 ) -> None:
-    page = await list_users(limit=len(NAMES))
+    page = await list_users(OPERATOR, limit=len(NAMES))
     assert (len(page.items), page.next_cursor) == (len(NAMES), None)
 
 
 async def test_total_counts_every_matching_user_only_when_asked(
     list_users: ListUsers, people: list[User]
 ) -> None:
-    assert (await list_users(limit=2)).total is None
-    assert (await list_users(limit=2, include_total=True)).total == len(NAMES)
-    assert (await list_users(limit=2, include_total=True, filter=UserFilter.parse(q="AL"))).total == 3
+    assert (await list_users(OPERATOR, limit=2)).total is None
+    assert (await list_users(OPERATOR, limit=2, include_total=True)).total == len(NAMES)
+    assert (
+        await list_users(OPERATOR, limit=2, include_total=True, filter=UserFilter.parse(q="AL"))
+    ).total == 3
 
 
 @pytest.mark.parametrize(
@@ -140,8 +146,8 @@ async def test_filters_match_without_regard_to_case(
 async def test_search_treats_percent_underscore_and_backslash_as_plain_characters(
     list_users: ListUsers, register: RegisterUser
 ) -> None:
-    await register({"username": "under_score", "email": "u@example.com", "last_name": "100% \\o/"})
-    await register({"username": "underscore", "email": "v@example.com", "last_name": "100 pct"})
+    await register(OPERATOR, {"username": "under_score", "email": "u@example.com", "last_name": "100% \\o/"})
+    await register(OPERATOR, {"username": "underscore", "email": "v@example.com", "last_name": "100 pct"})
 
     for q, expected in [
         ("r_s", ["under_score"]),
@@ -155,12 +161,12 @@ async def test_search_treats_percent_underscore_and_backslash_as_plain_character
 async def test_a_cursor_is_refused_with_another_sort_or_other_filters(
     list_users: ListUsers, people: list[User]
 ) -> None:
-    cursor = (await list_users(limit=2, sort=Sort.USERNAME)).next_cursor
+    cursor = (await list_users(OPERATOR, limit=2, sort=Sort.USERNAME)).next_cursor
     assert cursor is not None
     with pytest.raises(InvalidCursor):
-        await list_users(limit=2, sort=Sort.EMAIL, cursor=cursor)
+        await list_users(OPERATOR, limit=2, sort=Sort.EMAIL, cursor=cursor)
     with pytest.raises(InvalidCursor):
-        await list_users(limit=2, sort=Sort.USERNAME, cursor=cursor, filter=UserFilter.parse(q="a"))
+        await list_users(OPERATOR, limit=2, sort=Sort.USERNAME, cursor=cursor, filter=UserFilter.parse(q="a"))
 
 
 @pytest.mark.parametrize(
@@ -178,15 +184,15 @@ async def test_a_cursor_is_refused_with_another_sort_or_other_filters(
 )
 async def test_a_malformed_cursor_is_refused(list_users: ListUsers, cursor: str) -> None:
     with pytest.raises(InvalidCursor):
-        await list_users(limit=2, sort=Sort.CREATED_AT, cursor=cursor)
+        await list_users(OPERATOR, limit=2, sort=Sort.CREATED_AT, cursor=cursor)
 
 
 async def test_a_cursor_with_an_offset_is_refused_even_offset_zero(
     list_users: ListUsers, people: list[User]
 ) -> None:
-    cursor = (await list_users(limit=2)).next_cursor
+    cursor = (await list_users(OPERATOR, limit=2)).next_cursor
     with pytest.raises(CursorWithOffset):
-        await list_users(limit=2, cursor=cursor, offset=0)
+        await list_users(OPERATOR, limit=2, cursor=cursor, offset=0)
 
 
 def _user(name: str) -> User:

@@ -15,7 +15,7 @@ from domain.access import OPERATOR, Caller
 from domain.credentials import Password
 from domain.errors import InvalidGrant, InvalidInput, TooManyAttempts, Unauthenticated
 from domain.model import Role, User
-from domain.use_cases import Authenticate, ChangeUser, IssueToken, PasswordCheck, RegisterUser
+from domain.use_cases import Authenticate, ChangeUser, IssueToken, PasswordCheck, RecentVersions, RegisterUser
 from tests.clock import ManualClock
 
 PASSWORD = "correct horse battery"
@@ -195,7 +195,7 @@ async def test_a_token_is_revoked_by_a_password_change_within_the_delay(
     change: ChangeUser, login: IssueToken, users: InMemoryUserRepository, tokens: JwtTokens,
     clock: ManualClock, ada: User,
 ) -> None:  # fmt: skip
-    authenticate = Authenticate(tokens, users, clock, revocation_delay=timedelta(seconds=2))
+    authenticate = Authenticate(tokens, users, clock, RecentVersions(timedelta(seconds=2)))
     token = (await login("ada", PASSWORD)).value
     assert await authenticate(token) == Caller(ada.id, Role.MEMBER)
 
@@ -211,7 +211,7 @@ async def test_a_token_is_revoked_by_a_password_change_within_the_delay(
 async def test_a_token_of_a_removed_user_is_refused(
     login: IssueToken, users: InMemoryUserRepository, tokens: JwtTokens, clock: ManualClock, ada: User
 ) -> None:
-    authenticate = Authenticate(tokens, users, clock, revocation_delay=timedelta(0))
+    authenticate = Authenticate(tokens, users, clock, RecentVersions(timedelta(0)))
     token = (await login("ada", PASSWORD)).value
     await users.remove(ada)
     with pytest.raises(Unauthenticated):
