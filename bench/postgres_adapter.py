@@ -18,10 +18,12 @@ from uuid import uuid4
 
 import asyncpg
 
+from adapters.passwords import Argon2PasswordHasher, HashingOptions
 from adapters.postgres import PoolOptions, PostgresUserRepository, describe, migrate, open_pool
 from adapters.postgres.admin import quote_identifier
 from adapters.postgres.connections import Pool
 from adapters.postgres.repository import COLUMNS, row_of
+from domain.access import OPERATOR
 from domain.model import Profile, User
 from domain.sources import Uuid7Ids, utc_now
 from domain.use_cases import ListUsers, RegisterUsers
@@ -29,6 +31,8 @@ from domain.use_cases import ListUsers, RegisterUsers
 SERVER = os.environ.get("USERS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RUNS = 21
 INSERT = f"INSERT INTO users ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${n}' for n in range(1, 12))})"  # noqa: S608
+
+UNUSED_HASHER = Argon2PasswordHasher(HashingOptions())  # the drafts carry no password
 
 
 def make_users(count: int, new_id: Uuid7Ids) -> list[User]:
@@ -83,11 +87,11 @@ async def bench(url: str) -> None:
             await connection.execute("VACUUM ANALYZE users")
         cursor = None
         for _ in range(90_000 // 200):
-            cursor = (await list_users(limit=200, cursor=cursor)).next_cursor
+            cursor = (await list_users(OPERATOR, limit=200, cursor=cursor)).next_cursor
         rows = {
-            "first page (50)": lambda: list_users(limit=50),
-            "page at row 90,000 by cursor": lambda: list_users(limit=50, cursor=cursor),
-            "page at row 90,000 by offset": lambda: list_users(limit=50, offset=90_000),
+            "first page (50)": lambda: list_users(OPERATOR, limit=50),
+            "page at row 90,000 by cursor": lambda: list_users(OPERATOR, limit=50, cursor=cursor),
+            "page at row 90,000 by offset": lambda: list_users(OPERATOR, limit=50, offset=90_000),
         }
         results = {name: await median_ms(operation) for name, operation in rows.items()}
         first = results["first page (50)"]
@@ -111,8 +115,8 @@ async def bulk_path(
             await connection.copy_records_to_table("users", records=records, columns=COLUMNS)
 
     bare = await rate(pool, records, bare_copy)  # type: ignore[arg-type]
-    register = RegisterUsers(repository, utc_now, new_id)
-    whole = await rate(pool, drafts, lambda _: register(drafts))  # type: ignore[arg-type, return-value]
+    register = RegisterUsers(repository, utc_now, new_id, UNUSED_HASHER)
+    whole = await rate(pool, drafts, lambda _: register(OPERATOR, drafts))  # type: ignore[arg-type, return-value]
     print(f"\n{'100,000 users in one request':34} {'users/s':>10} {'x bare COPY':>12} {'x executemany':>14}")
     print(f"{'bare COPY of ready rows':34} {bare:10,.0f} {1:12.2f} {bare / executemany:14.2f}")
     name = "bulk path (RegisterUsers, rules)"
