@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from domain.model import (
@@ -21,6 +21,7 @@ from domain.model import (
     User,
 )
 from domain.use_cases import Page
+from entrypoints.http.headers import ENTITY_TAG_LIST_PATTERN, ENTITY_TAGS_PATTERN
 
 
 def _rule(**schema: Any) -> Any:
@@ -31,6 +32,13 @@ Username = Annotated[str, _rule(minLength=USERNAME_MIN, maxLength=USERNAME_MAX, 
 Email = Annotated[str, _rule(maxLength=EMAIL_MAX, pattern=EMAIL_PATTERN, examples=["ada@example.com"])]
 Name = Annotated[
     str | None, _rule(maxLength=NAME_MAX, pattern=PRINTABLE_PATTERN, description="trimmed; empty means null")
+]
+# If-Match and If-None-Match (optional): `*` or entity tags. The schema spells out the two forms, as
+# RFC 9110 does (`"*" / #entity-tag`), so that a client or a fuzzer that cannot draw a value from the
+# pattern still has the `*` to send.
+EntityTags = Annotated[
+    Annotated[str, StringConstraints(pattern=ENTITY_TAGS_PATTERN)] | None,
+    WithJsonSchema({"type": "string", "anyOf": [{"const": "*"}, {"pattern": ENTITY_TAG_LIST_PATTERN}]}),
 ]
 Timestamp = Annotated[
     datetime,
