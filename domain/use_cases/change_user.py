@@ -91,6 +91,4 @@ def _credentials(changes: Draft) -> tuple[Role | None, Password | None, list[Fie
             password = Password.parse(changes["password"])
         except InvalidInput as invalid:
             errors += invalid.errors
-    elif "current_password" in changes:
-        errors.append(FieldError("current_password", "is only used together with password"))
     return role, password, errors

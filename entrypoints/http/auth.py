@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordBearer
 
@@ -14,11 +12,12 @@ from domain.errors import Unauthenticated
 from domain.use_cases import Authenticate, IssueToken
 from entrypoints.http.dependencies import provided
 from entrypoints.http.headers import require_media_type
-from entrypoints.http.openapi import operation_id, problems
+from entrypoints.http.openapi import operation_id, problem, problems
 from entrypoints.http.problems import OAuthError
 from entrypoints.http.schemas import TokenOut
 
 TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
+FORM = "application/x-www-form-urlencoded"
 LOGIN_MAX = 254  # the longest email
 PASSWORD_MAX = 1024  # longer than any password can be; no point hashing megabytes
 
@@ -45,22 +44,54 @@ AUTHENTICATED = Depends(caller)
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], generate_unique_id_function=operation_id)
 
 
+# The form, as the schema tells it (the route reads it itself, to answer as OAuth 2.0 asks).
+TOKEN_REQUEST = {
+    "required": True,
+    "content": {
+        FORM: {
+            "schema": {
+                "type": "object",
+                "required": ["grant_type", "username", "password"],
+                "properties": {
+                    "grant_type": {"type": "string", "enum": ["password"]},
+                    "username": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": LOGIN_MAX,
+                        "description": "a username or an email, without regard to case",
+                    },
+                    "password": {"type": "string", "maxLength": PASSWORD_MAX, "format": "password"},
+                },
+            }
+        }
+    },
+}
+
+
 @router.post(
     "/token",
-    dependencies=[Depends(require_media_type("application/x-www-form-urlencoded"))],
+    dependencies=[Depends(require_media_type(FORM))],
     response_model=TokenOut,
-    responses=problems(400, 413, 415, 429, 500, 503),
+    responses={
+        400: problem(
+            "A wrong username or password (`invalid_grant`: one answer for all), or no password grant"
+            " (`invalid_request`, `unsupported_grant_type`); `error` holds the OAuth 2.0 code"
+        ),
+        **problems(415, 429, 503),
+    },
+    openapi_extra={"requestBody": TOKEN_REQUEST},
 )
 async def issue_token(
-    issue: IssueToken = provided(lambda services: services.issue_token),
-    grant_type: Annotated[str | None, Form(description="password")] = None,
-    username: Annotated[str | None, Form(description="a username or an email, any case")] = None,
-    password: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+    request: Request, issue: IssueToken = provided(lambda services: services.issue_token)
 ) -> JSONResponse:
     """A bearer token for a username (or email) and password: the OAuth 2.0 password grant."""
+    form = await request.form()
+    grant_type, username, password = (form.get(name) for name in ("grant_type", "username", "password"))
     if grant_type != "password":
         raise OAuthError("unsupported_grant_type" if grant_type else "invalid_request")
-    if not username or password is None or len(username) > LOGIN_MAX or len(password) > PASSWORD_MAX:
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise OAuthError("invalid_request")
+    if not username or len(username) > LOGIN_MAX or len(password) > PASSWORD_MAX:
         raise OAuthError("invalid_request")
     token = await issue(username, password)
     body = TokenOut(access_token=token.value, token_type="Bearer", expires_in=token.expires_in)  # noqa: S106

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
@@ -10,29 +11,41 @@ from starlette.exceptions import HTTPException
 
 from domain.model import User
 
+# RFC 9110, 8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E (obs-text, the
+# obsolete bytes over 0x7F, is left out: this service makes ASCII tags). If-Match and If-None-Match
+# are `*` or a comma-separated list of them; a value of any other shape is a 422 (it never gets as
+# far as a 412 or a 304).
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7E]*"'
+_ENTITY_TAG_LIST = rf"{_ENTITY_TAG}(?:[ \t]*,[ \t]*{_ENTITY_TAG})*"
+ENTITY_TAG_LIST_PATTERN = rf"^{_ENTITY_TAG_LIST}$"
+ENTITY_TAGS_PATTERN = rf"^(?:\*|{_ENTITY_TAG_LIST})$"  # either form
+_TAG = re.compile(_ENTITY_TAG)
+
 
 def etag(user: User) -> str:
     return f'"{user.version}"'
 
 
 def _tags(header: str) -> list[str]:
-    return [tag.strip() for tag in header.split(",") if tag.strip()]
+    """The entity tags of a header that matches ENTITY_TAGS_PATTERN (a tag may hold a comma)."""
+    return _TAG.findall(header)
 
 
 def not_modified(if_none_match: str | None, user: User) -> bool:
     """If-None-Match uses the weak comparison: W/"3" matches "3"."""
     if if_none_match is None:
         return False
-    tags = _tags(if_none_match)
-    return "*" in tags or etag(user) in (tag.removeprefix("W/") for tag in tags)
+    if if_none_match == "*":
+        return True
+    return etag(user) in (tag.removeprefix("W/") for tag in _tags(if_none_match))
 
 
 def expected_versions(if_match: str | None) -> frozenset[int] | None:
     """The versions an If-Match accepts; None for any (absent or `*`). If-Match uses the strong
     comparison, so a weak or foreign tag accepts no version and always fails."""
-    if if_match is None or "*" in _tags(if_match):
+    if if_match is None or if_match == "*":
         return None
-    versions = (tag[1:-1] for tag in _tags(if_match) if len(tag) > 2 and tag[0] == tag[-1] == '"')
+    versions = (tag[1:-1] for tag in _tags(if_match) if tag.startswith('"'))
     return frozenset(
         int(version) for version in versions if version.isascii() and version.isdigit() and len(version) < 19
     )

@@ -12,13 +12,13 @@ from entrypoints.http.problems import MEDIA_TYPE
 from entrypoints.http.schemas import Problem
 
 _DESCRIPTIONS = {
-    400: "Bad cursor, or a cursor with an offset",
+    400: "A bad cursor, or a cursor with an offset (`invalid_cursor`)",
     401: "No valid bearer token (see WWW-Authenticate)",
     403: "The caller's role does not allow this",
     404: "No such user",
     409: "Username or email taken, or the last admin",
     412: "If-Match does not match the current version",
-    413: "Body over 1 MiB",
+    413: "Body over 1 MiB (1,048,576 bytes), whatever the method",
     415: "Content-Type not accepted",
     422: "Invalid input",
     429: "Too many failed logins; see Retry-After",
@@ -26,12 +26,26 @@ _DESCRIPTIONS = {
     503: "Storage unavailable; see Retry-After",
 }
 _REF = "#/components/schemas/{model}"
+# What the middleware can answer on any operation, before its route or around it.
+_ANY_OPERATION = {
+    400: "The Host header names no host this service serves (`invalid_host`), or the request could"
+    " not be read (`bad_request`)",
+    413: _DESCRIPTIONS[413],
+    500: _DESCRIPTIONS[500],
+}
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Declares these statuses as application/problem+json responses of an operation."""
-    content = {MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
-    return {status: {"description": _DESCRIPTIONS[status], "content": content} for status in statuses}
+    return {status: problem(_DESCRIPTIONS[status]) for status in statuses}
+
+
+def problem(description: str) -> dict[str, Any]:
+    """An application/problem+json response, described."""
+    return {
+        "description": description,
+        "content": {MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}},
+    }
 
 
 def operation_id(route: APIRoute) -> str:
@@ -58,9 +72,21 @@ def openapi(app: FastAPI) -> dict[str, Any]:
         components.update(problem.pop("$defs", {}), Problem=problem)
         for operations in schema["paths"].values():
             for operation in operations.values():
+                _declare_any_operation_problems(operation)
                 _declare_headers(operation)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _declare_any_operation_problems(operation: dict[str, Any]) -> None:
+    responses = operation["responses"]
+    for status, description in _ANY_OPERATION.items():
+        declared = responses.get(str(status))
+        if declared is None:
+            responses[str(status)] = problem(description)
+        elif declared["description"] != description:
+            declared["description"] += f"; or {description[0].lower()}{description[1:]}"
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def _declare_headers(operation: dict[str, Any]) -> None:
@@ -77,5 +103,7 @@ def _declare_headers(operation: dict[str, Any]) -> None:
     for status, response in operation["responses"].items():
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = REQUEST_ID
-        if status == "503":
+        if status in ("429", "503"):
             headers["Retry-After"] = header("Seconds to wait before retrying", pattern=r"^[0-9]+$")
+        if status == "401":
+            headers["WWW-Authenticate"] = header('`Bearer`, with `error="invalid_token"` when one was sent')

@@ -173,11 +173,23 @@ async def validation_error(request: Request, error: Exception) -> JSONResponse:
     return problem(VALIDATION_FAILED, errors=errors)
 
 
+# FastAPI answers a bare 400 when its JSON parser raises anything but a syntax error. Each of these
+# is a body that cannot be taken as it is, so it is a 422 on the body like any other invalid body
+# (no valid body is deeper than an array of objects of strings, so the depth rule takes nothing away).
+_UNREADABLE_BODIES = (
+    (UnicodeDecodeError, _QUOTING_TYPES["json_invalid"]),  # RFC 8259 requires UTF-8
+    (RecursionError, "Body is nested too deeply"),  # about 1,000 levels: Python's recursion limit
+    (ValueError, "Body holds a number too long to read"),  # over 4,300 digits: Python's int limit
+)
+
+
 async def http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
-        # FastAPI's answer to a body that is not UTF-8, which RFC 8259 requires of JSON
-        return problem(VALIDATION_FAILED, errors=[_field_error("body", _QUOTING_TYPES["json_invalid"], None)])
+    if error.status_code == 400 and error.__cause__ is not None:
+        cause = error.__cause__
+        for unreadable, message in _UNREADABLE_BODIES:
+            if isinstance(cause, unreadable):
+                return problem(VALIDATION_FAILED, errors=[_field_error("body", message, None)])
     kind = HTTP_KINDS.get(error.status_code) or Kind(
         error.status_code, "http_error", "HTTP error", "The request cannot be answered."
     )

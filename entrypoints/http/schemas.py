@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SecretStr, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from domain.credentials import PASSWORD_MAX, PASSWORD_MIN
@@ -23,6 +31,7 @@ from domain.model import (
     User,
 )
 from domain.use_cases import Page
+from entrypoints.http.headers import ENTITY_TAG_LIST_PATTERN, ENTITY_TAGS_PATTERN
 
 
 def _rule(**schema: Any) -> Any:
@@ -36,7 +45,7 @@ Name = Annotated[
 ]
 # Write-only: SecretStr keeps it out of every repr, log and error; no answer carries it.
 NewPassword = Annotated[
-    SecretStr | None,
+    SecretStr,
     _rule(
         minLength=PASSWORD_MIN,
         maxLength=PASSWORD_MAX,
@@ -48,7 +57,18 @@ NewPassword = Annotated[
 ]
 CurrentPassword = Annotated[
     SecretStr | None,
-    _rule(format="password", writeOnly=True, description="needed by a member changing their own password"),
+    _rule(
+        format="password",
+        writeOnly=True,
+        description="needed by a member changing their own password; read only with `password`",
+    ),
+]
+# If-Match and If-None-Match (optional): `*` or entity tags. The schema spells out the two forms, as
+# RFC 9110 does (`"*" / #entity-tag`), so that a client or a fuzzer that cannot draw a value from the
+# pattern still has the `*` to send.
+EntityTags = Annotated[
+    Annotated[str, StringConstraints(pattern=ENTITY_TAGS_PATTERN)] | None,
+    WithJsonSchema({"type": "string", "anyOf": [{"const": "*"}, {"pattern": ENTITY_TAG_LIST_PATTERN}]}),
 ]
 Timestamp = Annotated[
     datetime,
@@ -72,7 +92,7 @@ class UserCreate(BaseModel):
     email: Email
     first_name: Name = None
     last_name: Name = None
-    password: NewPassword = None
+    password: NewPassword | None = None
     role: Role | None = Field(default=None, description="only an admin may set it; default member")
 
     def draft(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from entrypoints.http.auth import AUTHENTICATED, caller_if_any
 from entrypoints.http.dependencies import provided
 from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
 from entrypoints.http.openapi import header, operation_id, problems
-from entrypoints.http.schemas import UserCreate, UserList, UserOut, UserPage, UserPatch
+from entrypoints.http.schemas import EntityTags, UserCreate, UserList, UserOut, UserPage, UserPatch
 
 PREFIX = "/api/v1/users"
 BULK_MAX = 1000
@@ -61,7 +61,19 @@ CREATED_LINKS = {
 JSON = Depends(require_media_type("application/json"))
 MERGE_PATCH = Depends(require_media_type("application/merge-patch+json", "application/json"))
 ETAG = {"ETag": header("The user's version, for If-Match and If-None-Match")}
-IfMatch = Annotated[str | None, Header(description="An ETag; when stale, 412 and nothing changes")]
+IfMatch = Annotated[
+    EntityTags,
+    Header(
+        description='`*` or entity tags (`"3"`, `W/"3"`, comma-separated); when none is current, 412'
+        " and nothing changes; another shape is a 422",
+    ),
+]
+IfNoneMatch = Annotated[
+    EntityTags,
+    Header(
+        description="`*` or entity tags, compared weakly; when one is current, 304; another shape is a 422",
+    ),
+]
 Filter = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX, pattern=PRINTABLE_PATTERN)]
 
 
@@ -129,7 +141,7 @@ async def get_user(
     response: Response,
     caller: Caller = AUTHENTICATED,
     get: GetUser = provided(lambda services: services.get_user),
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> UserOut | Response:
     user = await get(caller, user_id)
     if not_modified(if_none_match, user):

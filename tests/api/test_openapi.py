@@ -1,18 +1,32 @@
+"""The OpenAPI schema: every status and media type the API can answer is declared, and the answers
+that come from outside the routes (the Host check, the body limit, FastAPI's body parsing) are
+among them. The schema does not depend on the storage, so this module runs on memory alone."""
+
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.api.conftest import API, assert_problem, register
+
+pytestmark = pytest.mark.parametrize("container", ["memory"], indirect=True)
+
+USER = f"{API}/{{user_id}}"
+# 400 (Host check), 413 (body limit) and 500 (last resort) come from the middleware, around every route.
+EVERYWHERE = {"400", "413", "500"}
 EXPECTED = {
-    ("post", "/api/v1/users"): {"201", "409", "413", "415", "422", "500", "503"},
-    ("post", "/api/v1/users/bulk"): {"201", "409", "413", "415", "422", "500", "503"},
-    ("get", "/api/v1/users"): {"200", "400", "422", "500", "503"},
-    ("get", "/api/v1/users/{user_id}"): {"200", "304", "404", "422", "500", "503"},
-    ("patch", "/api/v1/users/{user_id}"): {"200", "404", "409", "412", "413", "415", "422", "500", "503"},
-    ("delete", "/api/v1/users/{user_id}"): {"204", "404", "412", "422", "500", "503"},
-    ("get", "/health/live"): {"200"},
-    ("get", "/health/ready"): {"200", "503"},
+    ("post", API): EVERYWHERE | {"201", "401", "403", "409", "415", "422", "503"},
+    ("post", f"{API}/bulk"): EVERYWHERE | {"201", "401", "403", "409", "415", "422", "503"},
+    ("get", API): EVERYWHERE | {"200", "401", "403", "422", "503"},
+    ("get", f"{API}/me"): EVERYWHERE | {"200", "401", "422", "503"},
+    ("get", USER): EVERYWHERE | {"200", "304", "401", "404", "422", "503"},
+    ("patch", USER): EVERYWHERE | {"200", "401", "403", "404", "409", "412", "415", "422", "429", "503"},
+    ("delete", USER): EVERYWHERE | {"204", "401", "404", "409", "412", "422", "503"},
+    ("post", "/api/v1/auth/token"): EVERYWHERE | {"200", "415", "429", "503"},
+    ("get", "/health/live"): EVERYWHERE | {"200"},
+    ("get", "/health/ready"): EVERYWHERE | {"200", "503"},
 }
+OVER_ONE_MIB = b" " * 1_048_577
 
 
 @pytest.fixture
@@ -45,7 +59,14 @@ async def test_every_response_declares_the_request_id_and_503s_retry_after(schem
     for op in operations(schema).values():
         for status, response in op["responses"].items():
             assert "X-Request-ID" in response["headers"]
-            assert ("Retry-After" in response["headers"]) == (status == "503")
+            assert ("Retry-After" in response["headers"]) == (status in ("429", "503"))
+            assert ("WWW-Authenticate" in response["headers"]) == (status == "401")
+
+
+async def test_the_listing_400_names_the_cursor_and_the_host_check(schema: dict[str, Any]) -> None:
+    description = operations(schema)[("get", API)]["responses"]["400"]["description"]
+    assert "invalid_cursor" in description
+    assert "invalid_host" in description
 
 
 async def test_the_schema_publishes_the_domain_rules(schema: dict[str, Any]) -> None:
@@ -59,7 +80,7 @@ async def test_the_schema_publishes_the_domain_rules(schema: dict[str, Any]) -> 
 
 
 async def test_patch_accepts_merge_patch_and_plain_json(schema: dict[str, Any]) -> None:
-    body = operations(schema)[("patch", "/api/v1/users/{user_id}")]["requestBody"]["content"]
+    body = operations(schema)[("patch", USER)]["requestBody"]["content"]
     assert set(body) == {"application/merge-patch+json", "application/json"}
 
 
@@ -67,3 +88,58 @@ async def test_docs_are_served(client: httpx.AsyncClient) -> None:
     response = await client.get("/docs")
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+async def test_an_untrusted_host_is_a_declared_400_on_every_operation(
+    client: httpx.AsyncClient, schema: dict[str, Any]
+) -> None:
+    user_id = (await register(client, "ada"))["id"]
+    for method, path in EXPECTED:
+        response = await client.request(
+            method, path.format(user_id=user_id), json={}, headers={"host": "evil.example"}
+        )
+        assert_problem(response, 400, "invalid_host")
+        assert "400" in operations(schema)[(method, path)]["responses"], (method, path)
+
+
+async def test_a_body_over_1_mib_is_a_declared_413_on_every_operation(
+    client: httpx.AsyncClient, schema: dict[str, Any]
+) -> None:
+    user_id = (await register(client, "ada"))["id"]
+    for method, path in EXPECTED:
+        response = await client.request(
+            method,
+            path.format(user_id=user_id),
+            content=OVER_ONE_MIB,
+            headers={"content-type": "application/json"},
+        )
+        assert_problem(response, 413, "payload_too_large")
+        assert "413" in operations(schema)[(method, path)]["responses"], (method, path)
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+# Valid JSON that Python's parser cannot take: deeper than its recursion limit, or an integer of more
+# than 4,300 digits. FastAPI would answer a bare 400; like any other invalid body, they are a 422.
+UNREADABLE = {
+    "nested 1,000 deep": (nested(1_000), "Body is nested too deeply"),
+    "nested 100,000 deep": (nested(100_000), "Body is nested too deeply"),
+    "a 5,000-digit number": (b'{"username": ' + b"7" * 5_000 + b"}", "Body holds a number too long to read"),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), UNREADABLE.values(), ids=UNREADABLE.keys())
+async def test_valid_json_too_deep_or_too_long_to_read_is_a_declared_422_on_the_body(
+    client: httpx.AsyncClient, schema: dict[str, Any], body: bytes, message: str
+) -> None:
+    user_id = (await register(client, "ada"))["id"]
+    for method, path in [("post", API), ("post", f"{API}/bulk"), ("patch", USER)]:
+        response = await client.request(
+            method, path.format(user_id=user_id), content=body, headers={"content-type": "application/json"}
+        )
+        problem = assert_problem(response, 422, "validation_failed")
+        assert problem["errors"] == [{"field": "body", "message": message}]
+        assert "422" in operations(schema)[(method, path)]["responses"], (method, path)
+    assert (await client.get(f"{API}/{user_id}")).json()["version"] == 1
