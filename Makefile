@@ -12,9 +12,12 @@ run: $(STAMP) ## serve the API (in memory unless USERS_* settings say otherwise)
 test: $(STAMP) lint ## lint, type-check, then every test
 	$(BIN)/pytest
 
-fuzz: $(STAMP) ## schemathesis, 10x longer than in `make test`, on a random seed (printed)
-	USERS_TEST_FUZZ_EXAMPLES=$${USERS_TEST_FUZZ_EXAMPLES:-250} USERS_TEST_FUZZ_SEED=$${USERS_TEST_FUZZ_SEED:-random} \
-		$(BIN)/pytest -m fuzz -s
+fuzz: $(STAMP) ## schemathesis 10x longer than in `make test`, and every Hypothesis test, on one new seed (printed)
+	@seed=$${USERS_TEST_FUZZ_SEED:-random}; \
+	if [ "$$seed" = random ]; then seed=$$($(BIN)/python -c 'import secrets; print(secrets.randbits(32))'); fi; \
+	echo "fuzz seed $$seed (to replay: make fuzz USERS_TEST_FUZZ_SEED=$$seed)"; \
+	USERS_TEST_FUZZ_EXAMPLES=$${USERS_TEST_FUZZ_EXAMPLES:-250} USERS_TEST_FUZZ_SEED=$$seed \
+		$(BIN)/pytest -m "fuzz or hypothesis" -s --hypothesis-profile=fuzz --hypothesis-seed=$$seed
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,5 +39,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError("not marked postgres, but they take a database: " + ", ".join(unmarked))
 
 
-# Fixed seeds: a red build replays the same way.
+# By default every Hypothesis test draws the same examples on every run: a red build stays red on a
+# rerun. `make fuzz` loads "fuzz" instead: new examples, drawn from the seed it prints.
 settings.register_profile("default", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, deadline=None, print_blob=True)
+
+
+@pytest.hookimpl(trylast=True)  # after Hypothesis has loaded the profile named on the command line
+def pytest_configure(config: pytest.Config) -> None:
+    """A seed means random examples: --hypothesis-seed alone would be ignored by a derandomized profile."""
+    if config.getoption("--hypothesis-seed") is not None and settings().derandomize:
+        settings.load_profile("fuzz")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = config.getoption("--hypothesis-seed")
+    if seed is None:
+        return None
+    return f"hypothesis: profile {settings.get_current_profile_name()!r}, seed {seed}"
