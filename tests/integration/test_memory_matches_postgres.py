@@ -3,6 +3,7 @@ sequence of operations, and any string a field may hold comes back from PostgreS
 
 import asyncio
 from collections.abc import Awaitable, Iterator
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -18,13 +19,23 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from adapters.memory import InMemoryUserRepository
+from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
+from adapters.passwords import Argon2PasswordHasher, HashingOptions
 from adapters.postgres import PoolOptions, PostgresUserRepository, new_pool
+from domain.access import OPERATOR
 from domain.errors import DomainError
 from domain.listing import Sort, UserFilter
 from domain.model import NAME_MAX, User
 from domain.ports import UserRepository
-from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
+from domain.use_cases import (
+    ChangeUser,
+    GetUser,
+    ListUsers,
+    PasswordCheck,
+    RegisterUser,
+    RegisterUsers,
+    RemoveUser,
+)
 from tests.clock import ManualClock
 from tests.postgres import empty
 
@@ -55,14 +66,18 @@ FILTERS = st.builds(
 
 
 class Side:
-    """One storage, driven through the domain's use cases with the same clock and ids as the other."""
+    """One storage, driven through the domain's use cases, as the operator, with the same clock and
+    ids as the other. (The drafts carry no password: the hasher and the throttle stay unused.)"""
 
     def __init__(self, users: UserRepository, clock: ManualClock) -> None:
         ids = (UUID(int=n) for n in range(1, 1 << 30))
-        self.register = RegisterUser(users, clock, lambda: next(ids))
-        self.register_many = RegisterUsers(users, clock, lambda: next(ids))
-        self.get, self.list = GetUser(users), ListUsers(users)
-        self.change, self.remove = ChangeUser(users, clock), RemoveUser(users)
+        hasher = Argon2PasswordHasher(HashingOptions(time_cost=1, memory_kib=8))
+        check = PasswordCheck(hasher, InMemoryLoginAttempts(), clock)
+        self.register = partial(RegisterUser(users, clock, lambda: next(ids), hasher), OPERATOR)
+        self.register_many = partial(RegisterUsers(users, clock, lambda: next(ids), hasher), OPERATOR)
+        self.get, self.list = partial(GetUser(users), OPERATOR), partial(ListUsers(users), OPERATOR)
+        self.change = partial(ChangeUser(users, clock, hasher, check), OPERATOR)
+        self.remove = partial(RemoveUser(users), OPERATOR)
 
 
 Outcome = tuple[str, Any]
