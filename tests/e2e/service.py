@@ -25,10 +25,25 @@ def free_port() -> int:
         return port
 
 
+# Every server of these tests has this first admin, and signs its tokens with this secret.
+ADMIN = {"username": "admin", "email": "admin@example.com", "password": "the e2e admin's password"}
+TOKEN_SECRET = "the e2e tests' token secret, 32 bytes or more"
+
+
 def environment(**settings: str) -> dict[str, str]:
     """This process's environment without any USERS_ setting of the developer's, plus `settings`."""
     clean = {key: value for key, value in os.environ.items() if not key.startswith("USERS_")}
     return clean | {f"USERS_{name.upper()}": value for name, value in settings.items()}
+
+
+def serving(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the servers' first admin and token secret, unless it sets its own."""
+    first_admin = {f"first_admin_{name}": value for name, value in ADMIN.items()}
+    ours = {
+        f"USERS_{name.upper()}": value
+        for name, value in {"token_secret": TOKEN_SECRET, **first_admin}.items()
+    }
+    return ours | env
 
 
 def users_api(
@@ -61,7 +76,7 @@ class Service:
             process = subprocess.Popen(
                 [str(COMMAND), "serve", "--port", str(port), *options],
                 cwd=workdir,
-                env=env,
+                env=serving(env),
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
@@ -75,6 +90,13 @@ class Service:
                 time.sleep(0.1)
         service.kill()
         pytest.fail(f"the server did not start:\n{service.output()}")
+
+    def login(self, username: str = ADMIN["username"], password: str = ADMIN["password"]) -> dict[str, str]:
+        """Headers that carry a token of this user, from the token endpoint."""
+        data = {"grant_type": "password", "username": username, "password": password}
+        answer = httpx.post(f"{self.base}/api/v1/auth/token", data=data, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

@@ -1,6 +1,7 @@
-"""The database password never shows: not in a log line at debug level (text or JSON), not in an
-error, not in an HTTP answer, whether the database refuses it or accepts it."""
+"""Secrets never show: not the database password, not a user's password, its hash, a token or the
+Authorization header; not in a log line at debug level (text or JSON), an error or an HTTP answer."""
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -8,8 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from tests.e2e.service import Service, environment, users_api
-from tests.postgres import SERVER_URL, require_server
+from tests.e2e.service import ADMIN, TOKEN_SECRET, Service, environment, users_api
+from tests.postgres import SERVER_URL, fetchval, require_server
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +62,7 @@ def test_an_accepted_password_shows_in_no_log_line_or_answer(
     env = environment(database_url=url, log_level="debug", log_format=log_format)
     service = Service.start(tmp_path, env)
     answers = []
-    with httpx.Client(base_url=service.base, timeout=10) as client:
+    with httpx.Client(base_url=service.base, timeout=10, headers=service.login()) as client:
         for _ in range(2):
             answers.append(client.post("/api/v1/users", json={"username": "ada", "email": "ada@example.com"}))
         answers.append(client.post("/api/v1/users", json={"username": "x", "email": PASSWORD}))
@@ -82,6 +83,57 @@ def test_an_accepted_password_shows_in_no_log_line_or_answer(
     if log_format == "json":
         records = [json.loads(line) for line in lines]
         assert {"level", "logger", "message", "time", "request_id"} <= set(records[0])
-        access = [record for record in records if record.get("route", "").startswith("/api/v1")]
+        access = [record for record in records if record.get("route", "").startswith("/api/v1/users")]
         assert [record["status"] for record in access[:4]] == [201, 409, 422, 400]
         assert {"method", "route", "duration_ms"} <= set(access[0])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_user_passwords_hashes_and_tokens_show_in_no_log_line_or_answer(
+    tmp_path: Path, database: str, log_format: str
+) -> None:
+    # Revocation seen at once: the token used after the password change is refused.
+    settings = {"log_level": "debug", "log_format": log_format, "token_revocation_delay": "0"}
+    service = Service.start(tmp_path, environment(database_url=database, **settings))
+    ada_password, new_password, wrong = (
+        "ada's own password 1815",
+        "ada's new password 1852",
+        "a wrong guess!!",
+    )
+    admin = service.login()
+    answers = []
+    with httpx.Client(base_url=service.base, timeout=30) as client:
+        user = {"username": "ada", "email": "ada@example.com", "password": ada_password}
+        answers.append(client.post("/api/v1/users", json=user, headers=admin))
+        answers.append(client.post("/api/v1/users", json={**user, "password": "short"}, headers=admin))
+        grant = {"grant_type": "password", "username": "ada"}
+        answers.append(client.post("/api/v1/auth/token", data={**grant, "password": wrong}))
+        answers.append(client.post("/api/v1/auth/token", data={**grant, "password": ada_password}))
+        ada = {"Authorization": f"Bearer {answers[-1].json()['access_token']}"}
+        ada_id = answers[0].json()["id"]
+        patch = {"password": new_password, "current_password": wrong}
+        answers.append(client.patch(f"/api/v1/users/{ada_id}", json=patch, headers=ada))
+        right = {**patch, "current_password": ada_password}
+        answers.append(client.patch(f"/api/v1/users/{ada_id}", json=right, headers=ada))
+        answers.append(client.get("/api/v1/users/me", headers=ada))  # revoked by the change: 401
+        answers.append(client.get("/api/v1/users", headers={"Authorization": "Bearer " + wrong}))
+        answers.append(client.get("/api/v1/users", headers=admin))
+    stored = asyncio.run(fetchval(database, "SELECT password_hash FROM users WHERE username = 'ada'"))
+    service.terminate()
+    assert service.wait(15) == 0
+    output = service.output()
+
+    assert [answer.status_code for answer in answers] == [201, 422, 400, 200, 422, 200, 401, 401, 200]
+    assert stored.startswith("$argon2id$")
+    secrets = [ada_password, new_password, wrong, stored, admin["Authorization"], ada["Authorization"],
+               admin["Authorization"].removeprefix("Bearer "), ada["Authorization"].removeprefix("Bearer "),
+               ADMIN["password"], TOKEN_SECRET]  # fmt: skip
+    for secret in secrets:
+        assert secret not in output, secret[:12]
+        for answer in answers[:3] + answers[4:]:  # the token's own answer carries the token, as it must
+            assert secret not in answer.text, secret[:12]
+            assert secret not in str(answer.headers), secret[:12]
+    assert "argon2" not in output
+    assert "argon2" not in "".join(answer.text for answer in answers)
+    assert any("DEBUG" in line for line in output.splitlines())  # debug lines were written

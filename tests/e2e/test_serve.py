@@ -46,7 +46,7 @@ def server(tmp_path: Path, storage: dict[str, str]) -> Iterator[Service]:
 
 def test_a_client_session_then_sigterm_exits_cleanly(server: Service, storage: dict[str, str]) -> None:
     base = server.base
-    with httpx.Client(base_url=base, timeout=5) as client:
+    with httpx.Client(base_url=base, timeout=5, headers=server.login()) as client:
         created = client.post("/api/v1/users", json={"username": "ada", "email": "ada@example.com"})
         assert created.status_code == 201
         assert client.get(created.headers["location"]).json() == created.json()
@@ -55,7 +55,8 @@ def test_a_client_session_then_sigterm_exits_cleanly(server: Service, storage: d
             == 409
         )
         listed = client.get("/api/v1/users", params={"include_total": "true"}).json()
-        assert (listed["total"], listed["items"]) == (1, [created.json()])
+        admin = client.get("/api/v1/users/me").json()
+        assert (listed["total"], listed["items"]) == (2, [admin, created.json()])
         assert client.get("/health/ready").status_code == 200
         assert "server" not in created.headers
 

@@ -4,7 +4,7 @@ period is cut off and leaves nothing half-written."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -19,20 +19,33 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 API = "/api/v1/users"
 # The statements wait on the test's lock for as long as the test holds it: the database must not
 # cancel them first.
-PATIENT = {"command_timeout": "60", "statement_timeout": "60"}
+PATIENT = {"command_timeout": "60", "statement_timeout": "60", "token_revocation_delay": "5"}
 
 
 @pytest.fixture
-async def locked_table(database: str) -> AsyncIterator[asyncpg.Connection]:
-    """Holds an exclusive lock on the users table until the test rolls it back: every statement of
-    the service on it waits, so its requests stay in flight as long as the test wants."""
+async def lock_users(database: str) -> AsyncIterator[Callable[[], Awaitable[asyncpg.Connection]]]:
+    """Takes, when called, an exclusive lock on the users table, held until the test rolls it back:
+    every statement of the service on it waits, so its requests stay in flight as long as the test
+    wants."""
     connection = await asyncpg.connect(database)
-    transaction = connection.transaction()
-    await transaction.start()
-    await connection.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-    yield connection
+
+    async def lock() -> asyncpg.Connection:
+        await connection.execute("BEGIN")
+        await connection.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        return connection
+
+    yield lock
     if not connection.is_closed():
         await connection.close()
+
+
+async def signed_in(service: Service) -> dict[str, str]:
+    """The admin's headers, once the service has checked them: for the revocation delay (PATIENT
+    makes it 5 s) its requests go to the table without reading it first."""
+    headers = await asyncio.to_thread(service.login)
+    async with httpx.AsyncClient(base_url=service.base, headers=headers) as client:
+        assert (await client.get(f"{API}/me")).status_code == 200
+    return headers
 
 
 def user(name: str) -> dict[str, str]:
@@ -54,7 +67,10 @@ async def refuses_connections(base: str, within: float) -> bool:
 
 
 async def test_sigterm_drains_requests_in_flight_refuses_new_ones_and_exits_cleanly(
-    tmp_path: Path, database: str, locked_table: asyncpg.Connection, request: pytest.FixtureRequest
+    tmp_path: Path,
+    database: str,
+    lock_users: Callable[[], Awaitable[asyncpg.Connection]],
+    request: pytest.FixtureRequest,
 ) -> None:
     # A grace period and a pool-close timeout far longer than a drain takes: a process that waits
     # for either after its last request has not noticed that the drain is done.
@@ -68,7 +84,9 @@ async def test_sigterm_drains_requests_in_flight_refuses_new_ones_and_exits_clea
     )
     service = await asyncio.to_thread(Service.start, tmp_path, env)
     request.addfinalizer(service.kill)  # a process that hangs is not left behind
-    async with httpx.AsyncClient(base_url=service.base, timeout=2 * grace) as client:
+    headers = await signed_in(service)
+    locked_table = await lock_users()
+    async with httpx.AsyncClient(base_url=service.base, timeout=2 * grace, headers=headers) as client:
         single = [asyncio.create_task(client.post(API, json=user(f"single{n}"))) for n in range(5)]
         bulk = asyncio.create_task(client.post(f"{API}/bulk", json=[user(f"bulk{n}") for n in range(200)]))
         await waiting_on_a_lock(database, "drain-test", 6)
@@ -85,7 +103,7 @@ async def test_sigterm_drains_requests_in_flight_refuses_new_ones_and_exits_clea
     stopped_after = time.monotonic() - released
     output = service.output()
     assert [answer.status_code for answer in answers] == [201] * 6, output
-    assert await fetchval(database, "SELECT count(*) FROM users") == 205
+    assert await fetchval(database, "SELECT count(*) FROM users") == 1 + 205  # and the first admin
     assert status == 0, output
     assert stopped_after < grace / 3, f"the process took {stopped_after:.1f} s to stop after its lock went"
     assert "Application shutdown complete" in output
@@ -99,7 +117,10 @@ async def test_sigterm_drains_requests_in_flight_refuses_new_ones_and_exits_clea
 
 
 async def test_a_request_that_outlives_the_grace_period_is_cut_off_and_writes_nothing(
-    tmp_path: Path, database: str, locked_table: asyncpg.Connection, request: pytest.FixtureRequest
+    tmp_path: Path,
+    database: str,
+    lock_users: Callable[[], Awaitable[asyncpg.Connection]],
+    request: pytest.FixtureRequest,
 ) -> None:
     grace, close = 1, 1
     env = environment(
@@ -111,7 +132,9 @@ async def test_a_request_that_outlives_the_grace_period_is_cut_off_and_writes_no
     )
     service = await asyncio.to_thread(Service.start, tmp_path, env)
     request.addfinalizer(service.kill)  # a process that hangs is not left behind
-    async with httpx.AsyncClient(base_url=service.base, timeout=15) as client:
+    headers = await signed_in(service)
+    locked_table = await lock_users()
+    async with httpx.AsyncClient(base_url=service.base, timeout=15, headers=headers) as client:
         bulk = asyncio.create_task(client.post(f"{API}/bulk", json=[user(f"late{n}") for n in range(200)]))
         await waiting_on_a_lock(database, "grace-test", 1)
         terminated = time.monotonic()
@@ -133,5 +156,5 @@ async def test_a_request_that_outlives_the_grace_period_is_cut_off_and_writes_no
     assert cut_off.status_code == 503
     assert cut_off.headers["retry-after"] == "1"
     assert cut_off.json()["code"] == "shutting_down"
-    assert await fetchval(database, "SELECT count(*) FROM users") == 0
+    assert await fetchval(database, "SELECT count(*) FROM users") == 1  # the first admin alone
     assert "Traceback" not in output

@@ -70,5 +70,5 @@ async def test_with_the_database_cut_off_writes_503_fast_ready_503_live_200_then
         await eventually_201(client, "after", within=10)
         listed = (await client.get(API, params={"include_total": "true"})).json()
 
-    assert [user["username"] for user in listed["items"]] == ["before", "after"]
-    assert listed["total"] == 2
+    assert [user["username"] for user in listed["items"]] == ["admin", "before", "after"]
+    assert listed["total"] == 3

@@ -105,4 +105,4 @@ async def test_under_overload_the_excess_gets_a_fast_503_and_service_resumes_whe
     assert [response.status_code for response, _ in finished] == [201, 201]
     assert [response.status_code for response in after] == [201] * 20
     assert ready.status_code == 200
-    assert await fetchval(database_url, "SELECT count(*) FROM users") == 22
+    assert await fetchval(database_url, "SELECT count(*) FROM users") == 1 + 22  # and the admin
