@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint format bench clean
+.PHONY: run test fuzz fuzz-live lint format bench clean
 
 run: $(STAMP) ## serve the API (in memory unless USERS_* settings say otherwise)
 	$(BIN)/users-api serve
@@ -18,6 +18,9 @@ fuzz: $(STAMP) ## schemathesis 10x longer than in `make test`, and every Hypothe
 	echo "fuzz seed $$seed (to replay: make fuzz USERS_TEST_FUZZ_SEED=$$seed)"; \
 	USERS_TEST_FUZZ_EXAMPLES=$${USERS_TEST_FUZZ_EXAMPLES:-250} USERS_TEST_FUZZ_SEED=$$seed \
 		$(BIN)/pytest -m "fuzz or hypothesis" -s --hypothesis-profile=fuzz --hypothesis-seed=$$seed
+
+fuzz-live: $(STAMP) ## schemathesis's command line against a live server on PostgreSQL (about 2 minutes)
+	$(BIN)/python -m tests.live_schemathesis
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,6 +39,7 @@ from domain.use_cases import (
     Authenticate,
     ChangeUser,
     CreateFirstAdmin,
+    GetCaller,
     GetUser,
     ImportReport,
     ImportUsers,
@@ -272,6 +273,7 @@ class Container(containers.DeclarativeContainer):
         RegisterUsers, users=repository, clock=clock, new_id=new_id, hasher=hasher
     )
     get_user = providers.Factory(GetUser, users=repository)
+    get_caller = providers.Factory(GetCaller, users=repository)
     list_users = providers.Factory(ListUsers, users=repository)
     change_user = providers.Factory(
         ChangeUser, users=repository, clock=clock, hasher=hasher, check=password_check

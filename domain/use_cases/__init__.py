@@ -3,6 +3,7 @@
 from domain.use_cases.authenticate import Authenticate, RecentVersions
 from domain.use_cases.change_user import ChangeUser
 from domain.use_cases.first_admin import CreateFirstAdmin
+from domain.use_cases.get_caller import GetCaller
 from domain.use_cases.get_user import GetUser
 from domain.use_cases.import_users import ImportReport, ImportUsers, Row, RowError
 from domain.use_cases.issue_token import IssueToken
@@ -15,6 +16,7 @@ __all__ = [
     "Authenticate",
     "ChangeUser",
     "CreateFirstAdmin",
+    "GetCaller",
     "GetUser",
     "ImportReport",
     "ImportUsers",

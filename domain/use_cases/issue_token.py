@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 from domain.credentials import IssuedToken, Password
@@ -23,8 +24,13 @@ class IssueToken:
     async def __call__(self, login: str, password: str) -> IssuedToken:
         key = canonical(login.strip())
         user = None if unprintable(login) or not key else await self._users.find_by_login(key)
-        # Unknown names are throttled too, under their own key, so that a 429 tells nothing either.
-        account = f"login:{key}" if user is None else str(user.id)
+        # Unknown names are throttled too, so that a 429 tells nothing either; under a digest of
+        # the name, as what people type there is sometimes a password (and may hold anything).
+        account = (
+            str(user.id)
+            if user is not None
+            else "login:" + hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()
+        )
         given = Password.given(password)
         if not await self._check(account, None if user is None else user.password_hash, given):
             raise InvalidGrant()

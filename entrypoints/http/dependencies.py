@@ -20,6 +20,7 @@ from domain.ports import UserRepository
 from domain.use_cases import (
     Authenticate,
     ChangeUser,
+    GetCaller,
     GetUser,
     IssueToken,
     ListUsers,
@@ -47,6 +48,8 @@ class Services(Protocol):
     def register_users(self) -> Callable[[], RegisterUsers]: ...
     @property
     def get_user(self) -> Callable[[], GetUser]: ...
+    @property
+    def get_caller(self) -> Callable[[], GetCaller]: ...
     @property
     def list_users(self) -> Callable[[], ListUsers]: ...
     @property

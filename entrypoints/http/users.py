@@ -11,7 +11,15 @@ from starlette.types import Scope
 from domain.access import Caller
 from domain.listing import FILTER_MAX, Sort, UserFilter
 from domain.model import PRINTABLE_PATTERN, User
-from domain.use_cases import ChangeUser, GetUser, ListUsers, RegisterUser, RegisterUsers, RemoveUser
+from domain.use_cases import (
+    ChangeUser,
+    GetCaller,
+    GetUser,
+    ListUsers,
+    RegisterUser,
+    RegisterUsers,
+    RemoveUser,
+)
 from entrypoints.http.auth import AUTHENTICATED, caller_if_any
 from entrypoints.http.dependencies import provided
 from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
@@ -120,11 +128,10 @@ async def register_users(
 async def get_me(
     response: Response,
     caller: Caller = AUTHENTICATED,
-    get: GetUser = provided(lambda services: services.get_user),
+    get: GetCaller = provided(lambda services: services.get_caller),
 ) -> UserOut:
     """The caller's own user."""
-    assert caller.user_id is not None  # a token always names a user
-    return _with_headers(response, await get(caller, caller.user_id))
+    return _with_headers(response, await get(caller))
 
 
 @router.get(

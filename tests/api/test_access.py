@@ -253,3 +253,14 @@ async def test_open_registration_lets_anyone_register_a_member_and_no_more(
 
 async def test_registration_is_closed_by_default(anonymous: httpx.AsyncClient) -> None:
     unauthenticated(await anonymous.post(API, json={"username": "eve", "email": "eve@example.com"}))
+
+
+@pytest.mark.settings(token_revocation_delay=5)
+async def test_me_of_a_removed_user_is_a_401_at_once_even_within_the_delay(
+    client: httpx.AsyncClient, member: Member
+) -> None:
+    ada, headers = await member("ada")
+    assert (await client.get(f"{API}/me", headers=headers)).status_code == 200  # her version, read
+    assert (await client.delete(f"{API}/{ada['id']}")).status_code == 204
+
+    unauthenticated(await client.get(f"{API}/me", headers=headers))

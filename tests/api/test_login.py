@@ -52,6 +52,17 @@ async def test_wrong_password_unknown_user_and_no_password_are_one_answer(
     assert all("www-authenticate" not in answer.headers for answer in answers)
 
 
+@pytest.mark.parametrize("username", ["ada\x00", "\x00", "a\u0000b\ttab", "é" * 254, "🙂"])
+async def test_any_username_at_all_is_told_invalid_grant(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, username: str
+) -> None:
+    await register(client, "ada", password=PASSWORD)
+    for _ in range(6):  # past the limit: the unknown name is counted like any other
+        answer = await anonymous.post(TOKEN, data=grant(username, PASSWORD))
+        assert answer.status_code in (400, 429), answer.text
+    assert_problem(answer, 429, "too_many_attempts")
+
+
 def json_without_nothing(body: dict[str, object]) -> str:
     return repr(sorted(body.items()))
 
