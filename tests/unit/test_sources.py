@@ -16,7 +16,7 @@ def test_ids_are_uuid7_with_the_current_millisecond() -> None:
 def test_ids_from_one_source_strictly_increase_even_within_one_millisecond() -> None:
     new_id = Uuid7Ids()
     with mock.patch("domain.sources.time.time_ns", return_value=1_800_000_000_000_000_000):
-        ids = [new_id() for _ in range(10_000)]
+        ids = [new_id() for _ in range(2_000)]
 
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
