@@ -1,16 +1,31 @@
 """The in-memory store, for development and fast tests: the same answers as every adapter
-(tests/contract proves it), with every page costing a sort of the matching users."""
+(tests/contract proves it). Every sort has an index kept in order, so that a page costs its own
+length and a bisection, at any depth; only `q` scans."""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import AsyncIterable, Callable, Sequence
+import builtins
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
+
+from sortedcontainers import SortedList
 
 from domain.errors import LastAdmin, UserConflict
 from domain.listing import PageQuery, SortValue, UserFilter
 from domain.model import Role, User, find_conflicts
+
+# A user's place in a sort: the sort value, then the id (as an int: UUID's own comparison is
+# Python code), then the id itself, to find the user.
+Place = tuple[SortValue, int, UUID]
+# Before and after any id: what a cursor's place ends in, to bisect to its left or its right.
+_FIRST, _LAST = UUID(int=0), UUID(int=(1 << 128) - 1)
+_FIELDS: dict[str, Callable[[User], SortValue]] = {
+    "created_at": lambda user: user.created_at,
+    "username": lambda user: user.profile.username_key,
+    "email": lambda user: user.profile.email_key,
+}
 
 
 class InMemoryUserRepository:
@@ -21,6 +36,7 @@ class InMemoryUserRepository:
         self._users: dict[UUID, User] = {}
         self._owners: dict[str, dict[str, UUID]] = {"username": {}, "email": {}}
         self._admins: set[UUID] = set()
+        self._orders: dict[str, SortedList[Place]] = {field: SortedList() for field in _FIELDS}
 
     async def add(self, user: User) -> None:
         self._insert([user], indexed=False)
@@ -41,23 +57,32 @@ class InMemoryUserRepository:
         return None if owner is None else self._users[owner]
 
     async def list(self, query: PageQuery) -> list[User]:
-        key, descending, matches = query.sort.key, query.sort.descending, query.filter.matches
-
-        def position(user: User) -> tuple[SortValue, int]:
-            return (key(user), user.id.int)  # the int: UUID's own comparison is Python code
-
-        ordered = sorted((user for user in self._users.values() if matches(user)), key=position)
-        start, end = 0, len(ordered)
-        if query.after is not None:  # the rows are sorted: find the cursor's place by bisection
-            after = (query.after.value, query.after.id.int)
-            if descending:
-                end = bisect.bisect_left(ordered, after, key=position)
+        order = self._orders[query.sort.field]
+        after = None if query.after is None else (query.after.value, query.after.id.int)
+        found = query.filter
+        if found.email_key is None and found.username_key is None and found.text is None:
+            # Everyone: positions in the index, found by bisection.
+            if query.sort.descending:
+                end = len(order) if after is None else order.bisect_left((*after, _FIRST))
+                end = max(0, end - query.offset)
+                places: Iterable[Place] = order.islice(max(0, end - query.limit), end, reverse=True)
             else:
-                start = bisect.bisect_right(ordered, after, key=position)
-        if descending:
-            stop = max(start, end - query.offset)
-            return ordered[max(start, stop - query.limit) : stop][::-1]
-        return ordered[start + query.offset : start + query.offset + query.limit]
+                start = (0 if after is None else order.bisect_right((*after, _LAST))) + query.offset
+                places = order.islice(start, start + query.limit)
+            return [self._users[place[2]] for place in places]
+        return [
+            self._users[place[2]] for place in _page(self._matching(found, query.sort.field), query, after)
+        ]
+
+    def _matching(self, found: UserFilter, field: str) -> builtins.list[Place]:
+        """The places of the users that match, in order; an exact key finds its one user at once."""
+        if found.email_key is not None or found.username_key is not None:
+            owner = self._owners["email"].get(found.email_key or "") or self._owners["username"].get(
+                found.username_key or ""
+            )
+            candidates = [] if owner is None else [self._users[owner]]
+            return [_place(user, _FIELDS[field]) for user in candidates if found.matches(user)]
+        return [place for place in self._orders[field] if found.matches(self._users[place[2]])]  # `q` scans
 
     async def count(self, filter: UserFilter) -> int:
         return sum(1 for user in self._users.values() if filter.matches(user))
@@ -105,6 +130,8 @@ class InMemoryUserRepository:
 
     def _claim(self, user: User) -> None:
         self._users[user.id] = user
+        for field, order in self._orders.items():
+            order.add(_place(user, _FIELDS[field]))
         self._owners["username"][user.profile.username_key] = user.id
         self._owners["email"][user.profile.email_key] = user.id
         if user.role is Role.ADMIN:
@@ -112,9 +139,31 @@ class InMemoryUserRepository:
 
     def _release(self, user: User) -> None:
         del self._users[user.id]
+        for field, order in self._orders.items():
+            order.remove(_place(user, _FIELDS[field]))
         del self._owners["username"][user.profile.username_key]
         del self._owners["email"][user.profile.email_key]
         self._admins.discard(user.id)
+
+
+def _place(user: User, value: Callable[[User], SortValue]) -> Place:
+    return (value(user), user.id.int, user.id)
+
+
+def _page(places: list[Place], query: PageQuery, after: tuple[SortValue, int] | None) -> list[Place]:
+    """A page of `places` (in ascending order) by the query's direction, cursor and offset."""
+    start, end = 0, len(places)
+    if after is not None:
+        if query.sort.descending:
+            end = bisect.bisect_left(places, after, key=lambda place: place[:2])
+        else:
+            start = bisect.bisect_right(places, after, key=lambda place: place[:2])
+    if query.sort.descending:
+        stop = max(start, end - query.offset)
+        chosen = places[max(start, stop - query.limit) : stop][::-1]
+    else:
+        chosen = places[start + query.offset : start + query.offset + query.limit]
+    return chosen
 
 
 _WINDOWS_KEPT = 100_000

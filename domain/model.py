@@ -70,6 +70,27 @@ class Profile:
         object.__setattr__(self, "search_text", "\n".join([username_key, email_key, *names]))
 
     @classmethod
+    def stored(
+        cls,
+        username: str,
+        email: str,
+        first_name: str | None,
+        last_name: str | None,
+        username_key: str,
+        email_key: str,
+        search_text: str,
+    ) -> Profile:
+        """A profile as a store holds it: valid when it was written, its keys derived then (so a
+        page read back costs no Unicode normalization)."""
+        profile = object.__new__(cls)
+        for name, value in (
+            ("username", username), ("email", email), ("first_name", first_name), ("last_name", last_name),
+            ("username_key", username_key), ("email_key", email_key), ("search_text", search_text),
+        ):  # fmt: skip
+            object.__setattr__(profile, name, value)
+        return profile
+
+    @classmethod
     def parse(cls, fields: Draft, *, index: int | None = None) -> Profile:
         """Checks and normalizes every field; raises InvalidInput naming all that are wrong."""
         username, email = fields.get("username"), fields.get("email")

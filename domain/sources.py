@@ -11,6 +11,7 @@ from uuid import UUID
 _VERSION_7 = 0x7 << 76
 _VARIANT_RFC = 0b10 << 62
 _RAND_B = (1 << 62) - 1
+_RANDOM_AHEAD = 10 * 512
 
 
 def utc_now() -> datetime:
@@ -27,11 +28,15 @@ class Uuid7Ids:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last = 0
+        self._random, self._used = b"", 0  # randomness read ahead, 10 bytes an id: one call per 512
 
     def __call__(self) -> UUID:
         with self._lock:
             millis = time.time_ns() // 1_000_000
-            random = int.from_bytes(os.urandom(10), "big")
+            if self._used == len(self._random):
+                self._random, self._used = os.urandom(_RANDOM_AHEAD), 0
+            random = int.from_bytes(self._random[self._used : self._used + 10], "big")
+            self._used += 10
             value = _compose(millis, random >> 68, random & _RAND_B)
             if value <= self._last:
                 value = self._successor(random)

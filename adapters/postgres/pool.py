@@ -42,11 +42,20 @@ def new_pool(dsn: str, options: PoolOptions) -> Pool:
         timeout=options.connect_timeout,
         command_timeout=options.command_timeout,
         statement_cache_size=100 if options.prepared_statements else 0,
+        reset=_nothing_left_behind,
         server_settings={
             "application_name": options.application_name,
             "statement_timeout": str(round(options.statement_timeout * 1000)),
         },
     )
+
+
+async def _nothing_left_behind(connection: asyncpg.Connection) -> None:
+    """What a connection goes back to the pool with: asyncpg has rolled back any open transaction
+    first, and this adapter leaves no other session state (no SET, LISTEN, cursor held past its
+    transaction, or session-level advisory lock; the admins' lock is transaction-level). So the
+    reset query asyncpg would run on every release (pg_advisory_unlock_all, CLOSE ALL, UNLISTEN,
+    RESET ALL: a round trip per operation) has nothing to do. tests/integration proves the state."""
 
 
 async def run_pool(pool: Pool, close_timeout: float) -> AsyncIterator[Pool]:

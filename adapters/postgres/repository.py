@@ -19,10 +19,10 @@ COLUMNS = (
     "username_key", "email_key", "search_text", "created_at", "updated_at", "version",
     "role", "password_hash", "credentials_version",
 )  # fmt: skip
-# What a user is read back from; the keys are the domain's to derive again (see `_user`).
+# What a user is read back from, the keys the domain derived when it was written included (`_user`).
 _SELECT = (
-    "SELECT id, username, email, first_name, last_name, created_at, updated_at, version,"
-    " role, password_hash, credentials_version FROM users"
+    "SELECT id, username, email, first_name, last_name, username_key, email_key, search_text,"
+    " created_at, updated_at, version, role, password_hash, credentials_version FROM users"
 )
 _INSERT = (
     f"INSERT INTO users ({', '.join(COLUMNS)}) VALUES ({', '.join(f'${n}' for n in range(1, 15))}) "
@@ -231,14 +231,17 @@ def row_of(user: User) -> tuple[Any, ...]:
 
 
 def _user(row: asyncpg.Record) -> User:
-    profile = Profile(row["username"], row["email"], row["first_name"], row["last_name"])
+    """A user from a row of _SELECT (by position: a page reads 50 of them)."""
     return User(
-        row["id"],
-        profile,
-        row["created_at"],
-        row["updated_at"],
-        row["version"],
-        Role(row["role"]),
-        row["password_hash"],
-        row["credentials_version"],
+        row[0],
+        Profile.stored(row[1], row[2], row[3], row[4], row[5], row[6], row[7]),
+        row[8],
+        row[9],
+        row[10],
+        _ROLES[row[11]],
+        row[12],
+        row[13],
     )
+
+
+_ROLES = {role.value: role for role in Role}

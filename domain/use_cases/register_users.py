@@ -66,10 +66,10 @@ class RegisterUsers:
                         errors.extend(invalid.errors)
                 if errors:
                     continue
-                hashes = await asyncio.gather(*(self._hash(password) for _, password, _ in parsed))
+                hashes = await self._hashes([password for _, password, _ in parsed])
                 batch = [
-                    User(self._new_id(), profile, now, now, role=role, password_hash=password_hash)
-                    for (profile, _, role), password_hash in zip(parsed, hashes, strict=True)
+                    User(self._new_id(), profile, now, now, role=role, password_hash=hashes.get(index))
+                    for index, (profile, _, role) in enumerate(parsed)
                 ]
                 users.extend(batch)
                 yield batch
@@ -79,8 +79,12 @@ class RegisterUsers:
         await self._users.add_all(batches())
         return users
 
-    async def _hash(self, password: Password | None) -> str | None:
-        return None if password is None else await self._hasher.hash(password)
+    async def _hashes(self, passwords: list[Password | None]) -> dict[int, str]:
+        """The hashes of the passwords given, by their index, computed at once (the hasher bounds
+        how many run together)."""
+        given = [(index, password) for index, password in enumerate(passwords) if password is not None]
+        hashes = await asyncio.gather(*(self._hasher.hash(password) for _, password in given))
+        return {index: password_hash for (index, _), password_hash in zip(given, hashes, strict=True)}
 
 
 def parse_new_user(draft: Draft, *, index: int | None = None) -> tuple[Profile, Password | None, Role]:

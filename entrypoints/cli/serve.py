@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 from enum import StrEnum
 from types import FrameType
@@ -42,6 +43,10 @@ def serve(
     # Uvicorn drains requests on SIGTERM, then restores this handler and raises the signal again:
     # a graceful stop then ends with status 0 instead of death by signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    # What start-up made lives as long as the process: out of the collector's way, so that each
+    # collection under load walks only what requests make (measured: tens of microseconds a request).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=settings.host,

@@ -8,21 +8,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from domain.errors import DomainError
 from entrypoints.http import auth, health, metrics, users
 from entrypoints.http.dependencies import Services
-from entrypoints.http.middleware import BodyLimit, RequestContext, TrustedHosts
+from entrypoints.http.fast import FastPath
+from entrypoints.http.middleware import Edge
 from entrypoints.http.openapi import openapi
 from entrypoints.http.problems import OAuthError, domain_error, http_error, oauth_error, validation_error
 
 MAX_BODY_BYTES = 1_048_576
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, fast_path: bool = True) -> FastAPI:
     """The routes take what they need from `services` (see dependencies.py); tests override its
-    providers. What the services hold (a pool) opens and closes with the app's lifespan."""
+    providers. What the services hold (a pool) opens and closes with the app's lifespan. The fast
+    path (fast.py) answers the commonest requests the routes' way, faster; without it, the routes
+    answer everything."""
     app = FastAPI(
         title="users-api",
         version="1",
@@ -39,7 +43,6 @@ def create_app(services: Services) -> FastAPI:
     app.add_exception_handler(OAuthError, oauth_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if origins := services.cors_origins():
         app.add_middleware(
             CORSMiddleware,
@@ -49,9 +52,15 @@ def create_app(services: Services) -> FastAPI:
             expose_headers=["ETag", "Location", "Link", "Retry-After", "WWW-Authenticate", "X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(TrustedHosts, hosts=services.trusted_hosts())
-    # Outermost of ours: every answer above carries the request id, is logged and counted.
-    app.add_middleware(RequestContext, metrics=services.metrics())
+    named = {route.name: route for route in users.router.routes if isinstance(route, APIRoute)}
+    # Outermost of ours: every answer inside carries the request id, is logged and counted.
+    app.add_middleware(
+        Edge,
+        metrics=services.metrics(),
+        hosts=services.trusted_hosts(),
+        max_bytes=MAX_BODY_BYTES,
+        inner=(lambda inner: FastPath(inner, services, named)) if fast_path else None,
+    )
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app
 

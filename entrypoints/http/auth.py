@@ -9,8 +9,8 @@ from fastapi.security import OAuth2PasswordBearer
 
 from domain.access import Caller
 from domain.errors import Unauthenticated
-from domain.use_cases import Authenticate, IssueToken
-from entrypoints.http.dependencies import provided
+from domain.use_cases import IssueToken
+from entrypoints.http.dependencies import Services, provided
 from entrypoints.http.headers import require_media_type
 from entrypoints.http.openapi import operation_id, problem, problems
 from entrypoints.http.problems import OAuthError
@@ -21,25 +21,39 @@ FORM = "application/x-www-form-urlencoded"
 LOGIN_MAX = 254  # the longest email
 PASSWORD_MAX = 1024  # longer than any password can be; no point hashing megabytes
 
-# Reads `Authorization: Bearer ...` (None without one), and declares the scheme in the schema.
-bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_PATH, auto_error=False)
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (the scheme in any case), or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def caller_if_any(
-    token: str | None = Depends(bearer),
-    authenticate: Authenticate = provided(lambda services: services.authenticate),
-) -> Caller | None:
-    """The caller, or None for a request without a token; a bad token is a 401 all the same."""
-    return None if token is None else await authenticate(token)
+async def caller_of(authorization: str | None, services: Services, *, required: bool) -> Caller | None:
+    """Whom a request's Authorization header stands for: None without a bearer token (unless one
+    is required: 401); a bad token is a 401 all the same."""
+    token = bearer_token(authorization)
+    if token is None:
+        if required:
+            raise Unauthenticated("no bearer token")
+        return None
+    return await services.authenticate()(token)
 
 
-async def caller(known: Caller | None = Depends(caller_if_any)) -> Caller:
-    if known is None:
-        raise Unauthenticated("no bearer token")
-    return known
+class _Bearer(OAuth2PasswordBearer):
+    """The caller, as one dependency (one step for FastAPI to solve per request), declared in the
+    schema as the OAuth 2.0 password flow, whose token endpoint Swagger UI's Authorize button uses."""
+
+    def __init__(self, *, required: bool) -> None:
+        super().__init__(tokenUrl=TOKEN_PATH, auto_error=False, scheme_name="OAuth2PasswordBearer")
+        self.required = required
+
+    async def __call__(self, request: Request) -> Caller | None:  # type: ignore[override]
+        services: Services = request.app.state.services
+        return await caller_of(request.headers.get("authorization"), services, required=self.required)
 
 
-AUTHENTICATED = Depends(caller)
+AUTHENTICATED = Depends(_Bearer(required=True))
+CALLER_IF_ANY = Depends(_Bearer(required=False))
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], generate_unique_id_function=operation_id)
 

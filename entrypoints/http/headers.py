@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -51,11 +51,10 @@ def expected_versions(if_match: str | None) -> frozenset[int] | None:
     )
 
 
-def next_link(request: Request, cursor: str) -> str:
+def next_link(path: str, query: Iterable[tuple[str, str]], cursor: str) -> str:
     """The same query with this cursor (and no offset), as a relative reference."""
-    query = request.query_params.multi_items()
     kept = [(key, value) for key, value in query if key not in ("cursor", "offset")]
-    return f'<{request.url.path}?{urlencode([*kept, ("cursor", cursor)])}>; rel="next"'
+    return f'<{path}?{urlencode([*kept, ("cursor", cursor)])}>; rel="next"'
 
 
 def require_media_type(*accepted: str) -> Callable[[Request], Awaitable[None]]:

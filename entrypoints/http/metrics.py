@@ -47,11 +47,16 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_PoolCollector(pool_usage))
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method if method in _METHODS else "other"
-        self._requests.labels(method, route, str(status)).inc()
-        self._latency.labels(method, route).observe(seconds)
+        method = method if method in _METHODS else "other"  # the series stay few: no method is made up
+        series = self._series.get((method, route, status))
+        if series is None:  # once per method, route and status: labels() costs a lock and a lookup
+            requests = self._requests.labels(method, route, str(status))
+            series = self._series[(method, route, status)] = (requests, self._latency.labels(method, route))
+        series[0].inc()
+        series[1].observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

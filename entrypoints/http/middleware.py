@@ -1,5 +1,6 @@
-"""ASGI middleware: request ids, the request's log line and metrics, the last-resort 500, trusted
-hosts, and the request body limit."""
+"""The edge of the app, one ASGI middleware: request ids, the request's log line and metrics, the
+last-resort 500, trusted hosts and the request body limit, in one pass over the request's headers
+(each layer of middleware costs every request a call and a copy of its headers)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,24 +28,51 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+_SECURITY = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+_READ = (b"x-request-id", b"host", b"content-length")  # the request headers the edge reads
+
+# What answers inside the edge: the app, or a faster way for some requests (see fast.py), which is
+# handed the app to fall back on.
+Inner = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class RequestContext:
+class Edge:
     """Gives every response an X-Request-ID (the client's when sane, else a new one) and the security
-    headers, writes one log line and the metrics per request, and turns an unhandled exception into
-    a bare 500 problem, logged with the request id. It sits inside Starlette's ServerErrorMiddleware
-    so that even a 500 carries the id."""
+    headers; answers 400 `invalid_host` unless the Host header names one of `hosts` (`*.example.com`
+    matches subdomains, `*` anything; Starlette's own middleware answers in plain text); answers 413
+    for a body over `max_bytes`, declared or chunked (FastAPI's own limit answers some 413s in plain
+    text, outside any middleware); turns an unhandled exception into a bare 500 problem, logged with
+    the request id; and writes one log line and the metrics per request. It sits inside Starlette's
+    ServerErrorMiddleware, so that even a 500 carries the id."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        hosts: Collection[str],
+        max_bytes: int,
+        inner: Callable[[ASGIApp], Inner] | None = None,
+    ) -> None:
         self.app = app
+        self.inner = app if inner is None else inner(app)
         self.metrics = metrics
+        self.any_host = "*" in hosts
+        self.hosts = {host.lower() for host in hosts if not host.startswith("*")}
+        self.suffixes = tuple(host[1:].lower() for host in hosts if host.startswith("*."))
+        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        supplied = Headers(scope=scope).get("x-request-id", "")
-        current = supplied if _SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+        found: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _READ and name not in found:  # the first of each, as Starlette reads them
+                found[name] = value
+        supplied, host, declared = (found.get(name, b"") for name in _READ)
+        given = supplied.decode("latin-1")
+        current = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        identity = (b"x-request-id", current.encode())
         token = request_id.set(current)
         began = time.perf_counter()
         status = 0
@@ -54,14 +81,20 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers.append("X-Request-ID", current)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.append(identity)
+                headers += [header for header in _SECURITY if header[0] not in present]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if not self._trusted(host.decode("latin-1")):
+                await problem(INVALID_HOST)(scope, receive, send_with_id)
+            elif declared.isdigit() and int(declared) > self.max_bytes:
+                await problem(HTTP_KINDS[413])(scope, receive, send_with_id)
+            else:
+                await self.inner(scope, self._limited(receive), send_with_id)
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if status:
@@ -78,6 +111,25 @@ class RequestContext:
         finally:
             self._record(scope, status, time.perf_counter() - began)
             request_id.reset(token)
+
+    def _trusted(self, host: str) -> bool:
+        if self.any_host:
+            return True
+        name = _hostname(host)
+        return name in self.hosts or bool(self.suffixes and name.endswith(self.suffixes))
+
+    def _limited(self, receive: Receive) -> Receive:
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413)  # the route's body read re-raises it to the problem handler
+            return message
+
+        return limited_receive
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path_format", UNMATCHED)
@@ -100,59 +152,9 @@ class RequestContext:
         )
 
 
-class TrustedHosts:
-    """Answers 400 `invalid_host` unless the Host header names one of `hosts` (`*.example.com`
-    matches subdomains, `*` anything). Starlette's own TrustedHostMiddleware answers in plain text."""
-
-    def __init__(self, app: ASGIApp, hosts: Collection[str]) -> None:
-        self.app = app
-        self.any = "*" in hosts
-        self.exact = {host.lower() for host in hosts if not host.startswith("*")}
-        self.suffixes = tuple(host[1:].lower() for host in hosts if host.startswith("*."))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.any:
-            host = _hostname(Headers(scope=scope).get("host", ""))
-            if host not in self.exact and not (self.suffixes and host.endswith(self.suffixes)):
-                await problem(INVALID_HOST)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 def _hostname(host: str) -> str:
     """`example.com:8000` -> `example.com`; `[::1]:8000` -> `::1`."""
     host = host.lower()
     if host.startswith("["):
         return host[1 : host.find("]")] if "]" in host else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-class BodyLimit:
-    """Answers 413 for a body over `max_bytes`, whether it declares a Content-Length or comes chunked.
-
-    FastAPI's own `max_body_size` answers some of its 413s in plain text from outside the user
-    middleware (no problem+json, no request id), so the limit lives here."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await problem(HTTP_KINDS[413])(scope, receive, send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise HTTPException(413)  # the route's body read re-raises it to the problem handler
-            return message
-
-        await self.app(scope, limited_receive, send)

@@ -28,9 +28,7 @@ from domain.model import (
     USERNAME_MIN,
     USERNAME_PATTERN,
     Role,
-    User,
 )
-from domain.use_cases import Page
 from entrypoints.http.headers import ENTITY_TAG_LIST_PATTERN, ENTITY_TAGS_PATTERN
 
 
@@ -96,7 +94,16 @@ class UserCreate(BaseModel):
     role: Role | None = Field(default=None, description="only an admin may set it; default member")
 
     def draft(self) -> dict[str, Any]:
-        return _revealed(self.model_dump())
+        """What the domain reads (from the attributes: a bulk of 1,000 makes 1,000 of these)."""
+        password = self.password
+        return {
+            "username": self.username,
+            "email": self.email,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "password": None if password is None else password.get_secret_value(),
+            "role": self.role,
+        }
 
 
 class UserPatch(BaseModel):
@@ -129,22 +136,6 @@ class UserOut(BaseModel):
     role: Role
     has_password: bool
 
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        profile = user.profile
-        return cls.model_construct(
-            id=user.id,
-            username=profile.username,
-            email=profile.email,
-            first_name=profile.first_name,
-            last_name=profile.last_name,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-            version=user.version,
-            role=user.role,
-            has_password=user.has_password,
-        )
-
 
 class UserList(BaseModel):
     items: list[UserOut]
@@ -154,11 +145,6 @@ class UserPage(BaseModel):
     items: list[UserOut]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
     total: int | SkipJsonSchema[None] = Field(default=None, description="only with include_total=true")
-
-    @classmethod
-    def of(cls, page: Page) -> UserPage:
-        counted = {} if page.total is None else {"total": page.total}  # unset fields are left out
-        return cls(items=[UserOut.of(user) for user in page.items], next_cursor=page.next_cursor, **counted)
 
 
 class TokenOut(BaseModel):

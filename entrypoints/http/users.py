@@ -10,7 +10,7 @@ from starlette.types import Scope
 
 from domain.access import Caller
 from domain.listing import FILTER_MAX, Sort, UserFilter
-from domain.model import PRINTABLE_PATTERN, User
+from domain.model import PRINTABLE_PATTERN
 from domain.use_cases import (
     ChangeUser,
     GetCaller,
@@ -20,10 +20,11 @@ from domain.use_cases import (
     RegisterUsers,
     RemoveUser,
 )
-from entrypoints.http.auth import AUTHENTICATED, caller_if_any
+from entrypoints.http.auth import AUTHENTICATED, CALLER_IF_ANY
 from entrypoints.http.dependencies import provided
 from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
 from entrypoints.http.openapi import header, operation_id, problems
+from entrypoints.http.render import json_response, page_fields, user_fields, user_response
 from entrypoints.http.schemas import EntityTags, UserCreate, UserList, UserOut, UserPage, UserPatch
 
 PREFIX = "/api/v1/users"
@@ -85,15 +86,11 @@ IfNoneMatch = Annotated[
 Filter = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX, pattern=PRINTABLE_PATTERN)]
 
 
-def _with_headers(response: Response, user: User) -> UserOut:
-    response.headers["ETag"] = etag(user)
-    return UserOut.of(user)
-
-
 @router.post(
     "",
     status_code=201,
-    dependencies=[Depends(caller_if_any), JSON],  # 401 before 415
+    dependencies=[CALLER_IF_ANY, JSON],  # 401 before 415
+    response_model=UserOut,
     responses={
         201: {"headers": {**ETAG, "Location": header("The new user's URL")}, "links": CREATED_LINKS},
         **problems(403, 409, 413, 415),
@@ -101,37 +98,37 @@ def _with_headers(response: Response, user: User) -> UserOut:
 )
 async def register_user(
     body: UserCreate,
-    response: Response,
-    caller: Caller | None = Depends(caller_if_any),
+    caller: Caller | None = CALLER_IF_ANY,
     register: RegisterUser = provided(lambda services: services.register_user),
-) -> UserOut:
+) -> Response:
     """An admin registers anyone; without a token, only when the operator opened registration."""
     user = await register(caller, body.draft())
-    response.headers["Location"] = f"{PREFIX}/{user.id}"
-    return _with_headers(response, user)
+    return user_response(user, 201, {"Location": f"{PREFIX}/{user.id}"})
 
 
 @router.post(
-    "/bulk", status_code=201, dependencies=[AUTHENTICATED, JSON], responses=problems(403, 409, 413, 415)
+    "/bulk",
+    status_code=201,
+    dependencies=[AUTHENTICATED, JSON],
+    response_model=UserList,
+    responses=problems(403, 409, 413, 415),
 )
 async def register_users(
     body: Annotated[list[UserCreate], Body(min_length=1, max_length=BULK_MAX)],
     caller: Caller = AUTHENTICATED,
     register: RegisterUsers = provided(lambda services: services.register_users),
-) -> UserList:
+) -> Response:
     """All or nothing: when any item fails, nothing is written and every failing item is named."""
     users = await register(caller, [item.draft() for item in body])
-    return UserList(items=[UserOut.of(user) for user in users])
+    return json_response({"items": [user_fields(user) for user in users]}, 201)
 
 
-@router.get("/me", responses={200: {"headers": ETAG}})
+@router.get("/me", response_model=UserOut, responses={200: {"headers": ETAG}})
 async def get_me(
-    response: Response,
-    caller: Caller = AUTHENTICATED,
-    get: GetCaller = provided(lambda services: services.get_caller),
-) -> UserOut:
+    caller: Caller = AUTHENTICATED, get: GetCaller = provided(lambda services: services.get_caller)
+) -> Response:
     """The caller's own user."""
-    return _with_headers(response, await get(caller))
+    return user_response(await get(caller))
 
 
 @router.get(
@@ -145,25 +142,23 @@ async def get_me(
 )
 async def get_user(
     user_id: UUID,
-    response: Response,
     caller: Caller = AUTHENTICATED,
     get: GetUser = provided(lambda services: services.get_user),
     if_none_match: IfNoneMatch = None,
-) -> UserOut | Response:
+) -> Response:
     user = await get(caller, user_id)
     if not_modified(if_none_match, user):
         return Response(status_code=304, headers={"ETag": etag(user)})
-    return _with_headers(response, user)
+    return user_response(user)
 
 
 @router.get(
     "",
-    response_model_exclude_unset=True,
+    response_model=UserPage,
     responses={200: {"headers": {"Link": header('The next page, rel="next"')}}, **problems(400, 403)},
 )
 async def list_users(
     request: Request,
-    response: Response,
     caller: Caller = AUTHENTICATED,
     list_users: ListUsers = provided(lambda services: services.list_users),
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = LIMIT_DEFAULT,
@@ -179,7 +174,7 @@ async def list_users(
         ),
     ] = None,
     include_total: bool = False,
-) -> UserPage:
+) -> Response:
     found = UserFilter.parse(email=email, username=username, q=q)
     page = await list_users(
         caller,
@@ -190,14 +185,16 @@ async def list_users(
         offset=offset,
         include_total=include_total,
     )
+    link = {}
     if page.next_cursor is not None:
-        response.headers["Link"] = next_link(request, page.next_cursor)
-    return UserPage.of(page)
+        link["Link"] = next_link(request.url.path, request.query_params.multi_items(), page.next_cursor)
+    return json_response(page_fields(page), headers=link)
 
 
 @router.patch(
     USER_PATH,
     dependencies=[AUTHENTICATED, MERGE_PATCH],
+    response_model=UserOut,
     responses={200: {"headers": ETAG}, **problems(403, 404, 409, 412, 413, 415, 429)},
     openapi_extra={
         "requestBody": {
@@ -208,16 +205,15 @@ async def list_users(
 async def change_user(
     user_id: UUID,
     body: Annotated[UserPatch, Body(media_type="application/merge-patch+json")],
-    response: Response,
     caller: Caller = AUTHENTICATED,
     change: ChangeUser = provided(lambda services: services.change_user),
     if_match: IfMatch = None,
-) -> UserOut:
+) -> Response:
     """A member changes themselves only, never their role, and their password with
     `current_password`; an admin changes anyone. Setting a password or a role revokes the user's
     earlier tokens."""
     user = await change(caller, user_id, body.draft(), expected_versions(if_match))
-    return _with_headers(response, user)
+    return user_response(user)
 
 
 @router.delete(USER_PATH, status_code=204, responses=problems(404, 409, 412))

@@ -258,3 +258,17 @@ async def test_remove_honours_the_version_it_read_and_frees_the_keys(repository:
     assert await repository.remove(ada) is True
     assert await repository.remove(ada) is False
     await repository.add(a_user("ADA", "ADA@example.com"))
+
+
+async def test_a_user_read_back_carries_the_keys_the_domain_derives(repository: UserRepository) -> None:
+    user = a_user("Ada_Ninth", "ÉMILE.Straße@Example.com", first_name="Zoë", last_name="Ⅸ")
+    await repository.add(user)
+
+    read = await repository.get(user.id)
+    pages = await repository.list(PageQuery(Sort.USERNAME, EVERYONE, 10))
+
+    derived = Profile.parse(user.profile.fields())
+    for profile in [read.profile if read else None, pages[0].profile]:
+        assert profile is not None
+        keys = (profile.username_key, profile.email_key, profile.search_text)
+        assert keys == (derived.username_key, derived.email_key, derived.search_text)

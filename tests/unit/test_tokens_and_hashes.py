@@ -146,3 +146,15 @@ async def test_bcrypt_hashes_of_other_systems_verify_as_those_systems_did(
 )
 def test_only_argon2id_and_bcrypt_hashes_are_recognized(hasher: Argon2PasswordHasher, text: str) -> None:
     assert not hasher.recognizes(text)
+
+
+def test_a_token_read_before_expires_all_the_same_when_its_time_is_up() -> None:
+    now = [datetime.now(UTC)]
+    signer = JwtTokens(SECRET, timedelta(minutes=15), lambda: now[0])
+    token = signer.issue(ADA).value
+    assert signer.read(token).user_id == ADA.id  # verified, and remembered
+
+    now[0] += timedelta(minutes=15)
+
+    with pytest.raises(Unauthenticated):
+        signer.read(token)

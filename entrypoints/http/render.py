@@ -1,0 +1,64 @@
+"""Answers written once, by orjson, straight to bytes. The routes keep declaring their pydantic
+models (`response_model=`) for the OpenAPI schema; the values are the domain's own, already valid,
+so FastAPI's second validation of each answer is skipped by returning the bytes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import Response
+
+from domain.model import User
+from domain.use_cases import Page
+from entrypoints.http.headers import etag
+
+MEDIA_TYPE = "application/json"
+
+
+def user_fields(user: User) -> dict[str, Any]:
+    """A user as the API shows it (schemas.UserOut): never the password hash, only whether one is set."""
+    profile = user.profile
+    return {
+        "id": str(user.id),
+        "username": profile.username,
+        "email": profile.email,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "created_at": timestamp(user.created_at),
+        "updated_at": timestamp(user.updated_at),
+        "version": user.version,
+        "role": user.role.value,
+        "has_password": user.password_hash is not None,
+    }
+
+
+def timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC, always to the microsecond: `2026-11-23T10:00:00.000000Z`."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def json_bytes(content: Any) -> bytes:
+    return orjson.dumps(content)
+
+
+def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json_bytes(content), status_code, headers, media_type=MEDIA_TYPE)
+
+
+def user_response(user: User, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A user, with its version as the ETag."""
+    return json_response(user_fields(user), status_code, {"ETag": etag(user), **(headers or {})})
+
+
+def page_fields(page: Page) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "items": [user_fields(user) for user in page.items],
+        "next_cursor": page.next_cursor,
+    }
+    if page.total is not None:
+        fields["total"] = page.total
+    return fields
