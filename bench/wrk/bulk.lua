@@ -6,6 +6,13 @@ function init(args)
   tag = os.getenv("BENCH_TAG") .. string.format("%06d", math.random(999999))
 end
 
+-- The command line's headers (-H: the bearer token), and the body's type.
+function headers()
+  local all = { ["Content-Type"] = "application/json" }
+  for name, value in pairs(wrk.headers) do all[name] = value end
+  return all
+end
+
 function request()
   local items = {}
   for i = 1, 1000 do
@@ -14,5 +21,5 @@ function request()
     items[i] = '{"username":"' .. name .. '","email":"' .. name .. '@example.com"}'
   end
   local body = "[" .. table.concat(items, ",") .. "]"
-  return wrk.format("POST", "/api/v1/users/bulk", { ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", "/api/v1/users/bulk", headers(), body)
 end
