@@ -83,11 +83,14 @@ class Profile:
         """A profile as a store holds it: valid when it was written, its keys derived then (so a
         page read back costs no Unicode normalization)."""
         profile = object.__new__(cls)
-        for name, value in (
-            ("username", username), ("email", email), ("first_name", first_name), ("last_name", last_name),
-            ("username_key", username_key), ("email_key", email_key), ("search_text", search_text),
-        ):  # fmt: skip
-            object.__setattr__(profile, name, value)
+        init = object.__setattr__  # frozen: the way __init__ itself sets them
+        init(profile, "username", username)
+        init(profile, "email", email)
+        init(profile, "first_name", first_name)
+        init(profile, "last_name", last_name)
+        init(profile, "username_key", username_key)
+        init(profile, "email_key", email_key)
+        init(profile, "search_text", search_text)
         return profile
 
     @classmethod

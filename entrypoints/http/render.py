@@ -29,20 +29,23 @@ def user_fields(user: User) -> dict[str, Any]:
         "created_at": timestamp(user.created_at),
         "updated_at": timestamp(user.updated_at),
         "version": user.version,
-        "role": user.role.value,
+        "role": user.role,  # a str enum: orjson writes its value
         "has_password": user.password_hash is not None,
     }
 
 
-def timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC, always to the microsecond: `2026-11-23T10:00:00.000000Z`."""
+def timestamp(moment: datetime) -> datetime | str:
+    """RFC 3339 in UTC, always to the microsecond: `2026-11-23T10:00:00.000000Z`. orjson writes a
+    UTC datetime so, in C, unless its microsecond is 0 (it would leave the fraction out)."""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def json_bytes(content: Any) -> bytes:
-    return orjson.dumps(content)
+    return orjson.dumps(content, option=orjson.OPT_UTC_Z)
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
