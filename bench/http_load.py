@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -58,6 +58,9 @@ PG, MEMORY, RAW, ORM, BARE = (
     "bare",
 )
 PG_INFO = "project, PostgreSQL, access log at info"
+# One core for the server under load, the other for wrk (PostgreSQL takes what it needs of both).
+_TASKSET = shutil.which("taskset") and (os.cpu_count() or 1) >= 2
+PIN_SERVER, PIN_WRK = (["taskset", "-c", "0"], ["taskset", "-c", "1"]) if _TASKSET else ([], [])
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,14 @@ class Server:
     headers: list[str] = field(default_factory=list)  # wrk -H: the admin's token, for the project
 
 
-def servers(url: str, port: int, scratch: Path) -> list[Server]:
-    def project(level: str) -> list[str]:
-        return [str(BIN / "users-api"), "serve", "--port", str(port), "--log-level", level]
+def servers(url: str) -> list[Server]:
+    """Each server on a port of its own (appended at start), pinned to the first core: wrk runs on
+    the other, as a client on another machine would."""
 
-    uvicorn = [str(BIN / "uvicorn"), "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    def project(level: str) -> list[str]:
+        return [*PIN_SERVER, str(BIN / "users-api"), "serve", "--log-level", level, "--port"]
+
+    uvicorn = [*PIN_SERVER, str(BIN / "uvicorn"), "--log-level", "warning", "--no-access-log", "--port"]
     quiet = {"USERS_TRUSTED_HOSTS": "*", "BENCH_DATABASE_URL": url}
     accounts = {
         "USERS_TOKEN_SECRET": "the bench's token secret, 32 bytes or more",
@@ -90,19 +96,20 @@ def servers(url: str, port: int, scratch: Path) -> list[Server]:
     }
     on_postgres = {**quiet, **accounts, "USERS_DATABASE_URL": url}
     return [
-        Server(PG, project("warning"), on_postgres, project=True),
-        Server(PG_INFO, project("info"), on_postgres, project=True),
-        Server(MEMORY, project("warning"), {**quiet, **accounts}, project=True),
-        Server(RAW, [*uvicorn, "bench.reference.raw_asyncpg:app"], quiet),
-        Server(ORM, [*uvicorn, "bench.reference.sqlalchemy_orm:app"], quiet),
-        Server(BARE, [*uvicorn, "bench.reference.bare:app"], quiet),
+        Server(PG, [*project("warning"), "{port}"], on_postgres, project=True),
+        Server(PG_INFO, [*project("info"), "{port}"], on_postgres, project=True),
+        Server(MEMORY, [*project("warning"), "{port}"], {**quiet, **accounts}, project=True),
+        Server(RAW, [*uvicorn, "{port}", "bench.reference.raw_asyncpg:app"], quiet),
+        Server(ORM, [*uvicorn, "{port}", "bench.reference.sqlalchemy_orm:app"], quiet),
+        Server(BARE, [*uvicorn, "{port}", "bench.reference.bare:app"], quiet),
     ]
 
 
 @contextmanager
 def running(server: Server, port: int, log: IO[bytes]) -> Iterator[subprocess.Popen[bytes]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("USERS_")} | server.env
-    process = subprocess.Popen(server.command, env=env, stdout=log, stderr=log)
+    command = [part.replace("{port}", str(port)) for part in server.command]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     try:
         for _ in range(600):
             try:
@@ -131,7 +138,7 @@ def wrk(
     seconds: float = SECONDS,
 ) -> Result:
     connections = BULK_CONNECTIONS if script == "bulk.lua" else CONNECTIONS
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
+    command = [*PIN_WRK, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
     for header in headers:
         command += ["-H", header]
     if script:
@@ -155,9 +162,7 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def median(port: int, path: str, script: str | None, env: dict[str, str], headers: list[str]) -> Result:
-    wrk(port, path, script, env, headers, seconds=1)  # warm-up
-    runs = [wrk(port, path, script, env, headers) for _ in range(REPEATS)]
+def summary(runs: list[Result]) -> Result:
     return Result(
         statistics.median(run.rps for run in runs),
         statistics.median(run.p50_ms for run in runs),
@@ -220,7 +225,7 @@ def memory_over_time(
     port: int, pid: int, seconds: int, headers: list[str], **env: str
 ) -> tuple[float, float]:
     """Peak RSS in the first and in the last 10 s of `seconds` of GET-by-id load."""
-    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(WRK / "get_by_id.lua")]
+    command = [*PIN_WRK, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(WRK / "get_by_id.lua")]
     for header in headers:
         command += ["-H", header]
     load = subprocess.Popen(
@@ -274,28 +279,43 @@ def scenarios(server: Server, port: int, ids_env: dict[str, str], keyset: str) -
 
 
 def main() -> None:
+    """Every server runs at once, each on its own port; each scenario is measured in rounds, every
+    server of the scenario taking its turn in each round, so that what else the machine does falls
+    on all of them alike. A row is the median of its rounds."""
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing; `sudo apt-get install wrk` (make bench installs it when it may)")
-    results: dict[tuple[str, str], Result] = {}
-    with own_database() as url, tempfile.TemporaryDirectory() as scratch:
+    with own_database() as url, tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         ids, keyset = asyncio.run(load(url))
         ids_file = Path(scratch, "ids")
         ids_file.write_text("\n".join(ids))
-        port = _free_port()
-        memory = (0.0, 0.0)
-        for server in servers(url, port, Path(scratch)):
-            print(f"bench: {server.name} ...", file=sys.stderr, flush=True)
-            with Path(scratch, "server.log").open("wb") as log, running(server, port, log) as process:
-                ids_env = {"BENCH_IDS": str(ids_file)}
-                if server.name == MEMORY:
-                    memory_ids = Path(scratch, "memory-ids")
-                    memory_ids.write_text("\n".join(fill_memory(port, server.headers)))
-                    ids_env = {"BENCH_IDS": str(memory_ids)}
-                for scenario, (path, script, env) in scenarios(server, port, ids_env, keyset).items():
-                    results[(scenario, server.name)] = median(port, path, script, env, server.headers)
-                if server.name == PG:
-                    seconds = int(os.environ.get("BENCH_MEMORY_SECONDS", "60"))
-                    memory = memory_over_time(port, process.pid, seconds, server.headers, **ids_env)
+        live: dict[str, tuple[Server, int, subprocess.Popen[bytes]]] = {}
+        for server in servers(url):
+            print(f"bench: starting {server.name} ...", file=sys.stderr, flush=True)
+            port = _free_port()
+            log = stack.enter_context(Path(scratch, f"{port}.log").open("wb"))
+            live[server.name] = (server, port, stack.enter_context(running(server, port, log)))
+        plans: dict[str, dict[str, tuple[str, str | None, dict[str, str]]]] = {}
+        for name, (server, port, _) in live.items():
+            ids_env = {"BENCH_IDS": str(ids_file)}
+            if name == MEMORY:
+                memory_ids = Path(scratch, "memory-ids")
+                memory_ids.write_text("\n".join(fill_memory(port, server.headers)))
+                ids_env = {"BENCH_IDS": str(memory_ids)}
+            for scenario, run in scenarios(server, port, ids_env, keyset).items():
+                plans.setdefault(scenario, {})[name] = run
+        rounds: dict[tuple[str, str], list[Result]] = {}
+        for scenario, runs in plans.items():
+            print(f"bench: {scenario} ...", file=sys.stderr, flush=True)
+            for round in range(1 + REPEATS):  # the first round warms up, for 1 s
+                for name, (path, script, env) in runs.items():
+                    server, port, _ = live[name]
+                    result = wrk(port, path, script, env, server.headers, seconds=SECONDS if round else 1)
+                    if round:
+                        rounds.setdefault((scenario, name), []).append(result)
+        results = {key: summary(runs) for key, runs in rounds.items()}
+        server, port, process = live[PG]
+        seconds = int(os.environ.get("BENCH_MEMORY_SECONDS", "60"))
+        memory = memory_over_time(port, process.pid, seconds, server.headers, BENCH_IDS=str(ids_file))
     report(results, memory)
 
 

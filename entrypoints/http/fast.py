@@ -29,7 +29,7 @@ from entrypoints.http.auth import caller_of
 from entrypoints.http.dependencies import Services
 from entrypoints.http.headers import next_link
 from entrypoints.http.problems import HTTP_KINDS, domain_error, problem
-from entrypoints.http.render import json_response, page_fields, user_response
+from entrypoints.http.render import page_fields, send_json, send_user
 from entrypoints.http.schemas import UserCreate
 from entrypoints.http.users import CURSOR_MAX, LIMIT_DEFAULT, LIMIT_MAX, PREFIX
 
@@ -76,7 +76,7 @@ class FastPath:
         except DomainError as error:
             await _problem(scope, receive, send, error)
             return
-        await user_response(user)(scope, receive, send)
+        await send_user(send, user)
 
     async def _page(
         self,
@@ -98,7 +98,7 @@ class FastPath:
             await _problem(scope, receive, send, error)
             return
         link = {} if page.next_cursor is None else {"Link": next_link(scope["path"], query, page.next_cursor)}
-        await json_response(page_fields(page), headers=link)(scope, receive, send)
+        await send_json(send, page_fields(page), headers=link)
 
     async def _create(self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, str]) -> None:
         try:
@@ -119,7 +119,7 @@ class FastPath:
         except DomainError as error:
             await _problem(scope, receive, send, error)
             return
-        await user_response(user, 201, {"Location": f"{PREFIX}/{user.id}"})(scope, receive, send)
+        await send_user(send, user, 201, {"Location": f"{PREFIX}/{user.id}"})
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:

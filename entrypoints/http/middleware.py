@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Collection
 
 from starlette.exceptions import HTTPException
@@ -71,7 +71,9 @@ class Edge:
                 found[name] = value
         supplied, host, declared = (found.get(name, b"") for name in _READ)
         given = supplied.decode("latin-1")
-        current = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        current = (
+            given if _SANE_REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+        )  # as uuid4().hex, cheaper
         identity = (b"x-request-id", current.encode())
         token = request_id.set(current)
         began = time.perf_counter()
