@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
@@ -113,7 +114,11 @@ class Settings(BaseSettings):
     first_admin_password: SecretStr | None = None
     password_hash_time_cost: int = Field(default=2, ge=1, description="Argon2id passes")
     password_hash_memory_kib: int = Field(default=19_456, ge=8, description="Argon2id memory per hash")
-    password_hash_concurrency: int = Field(default=2, ge=1, description="hashes computed at once")
+    password_hash_concurrency: int = Field(
+        default=max(1, (os.cpu_count() or 2) - 1),
+        ge=1,
+        description="hashes computed at once; by default one core is left to answer requests",
+    )
 
     @field_validator("database_url", mode="before")
     @classmethod
