@@ -90,8 +90,8 @@ def test_the_installed_package_carries_the_migrations(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("users_api-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    versions = sorted(path.name for path in (ROOT / "adapters/postgres/migrations/versions").glob("*.py"))
+    versions = sorted(path.name for path in (ROOT / "adapters/schema/migrations/versions").glob("*.py"))
     assert "bootstrap.py" in names
-    assert "adapters/postgres/migrations/env.py" in names
-    assert "adapters/postgres/migrations/script.py.mako" in names
-    assert {f"adapters/postgres/migrations/versions/{name}" for name in versions} <= names
+    assert "adapters/schema/migrations/env.py" in names
+    assert "adapters/schema/migrations/script.py.mako" in names
+    assert {f"adapters/schema/migrations/versions/{name}" for name in versions} <= names

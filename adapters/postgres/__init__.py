@@ -1,4 +1,4 @@
-"""The PostgreSQL adapter: asyncpg at run time, SQLAlchemy Core tables and Alembic for the schema."""
+"""The PostgreSQL adapter: asyncpg at run time; its schema is `adapters/schema`."""
 
 from adapters.postgres.admin import create_database, migrate
 from adapters.postgres.login_attempts import PostgresLoginAttempts

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 
 from adapters.postgres.errors import storage_errors
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(__file__).parent.parent / "schema" / "migrations"
 MAINTENANCE_DATABASE = "postgres"
 
 

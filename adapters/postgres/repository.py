@@ -1,5 +1,5 @@
 """The PostgreSQL UserRepository on asyncpg: hand-written, parameterized SQL over the tables of
-`tables.py`. The domain computes every key; this adapter stores and compares them, nothing more."""
+`adapters/schema/tables.py`. The domain computes every key; this adapter stores and compares them."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from adapters.postgres.tables import users
+from adapters.schema.tables import users
 
 
 class Base(DeclarativeBase):

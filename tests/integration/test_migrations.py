@@ -1,4 +1,4 @@
-"""The migrations build exactly the tables of `adapters/postgres/tables.py`, and come apart cleanly."""
+"""The migrations build exactly the tables of `adapters/schema/tables.py`, and come apart cleanly."""
 
 import asyncio
 
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.postgres import migrate
 from adapters.postgres.admin import sqlalchemy_url
-from adapters.postgres.tables import metadata
+from adapters.schema.tables import metadata
 from tests.postgres import execute, fetchval, in_own_thread
 
 pytestmark = pytest.mark.postgres

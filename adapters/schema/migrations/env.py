@@ -11,7 +11,7 @@ from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.postgres.admin import sqlalchemy_url
-from adapters.postgres.tables import metadata
+from adapters.schema.tables import metadata
 
 
 def run(connection: Connection) -> None:
