@@ -32,6 +32,7 @@ def query(url: str, sql: str, *arguments: object) -> list[tuple[object, ...]]:
     """Rows of one query, on a connection of its own (as another process would read the file)."""
     connection = sqlite3.connect(url.removeprefix("sqlite:///"))
     try:
-        return connection.execute(sql, arguments).fetchall()
+        with connection:  # committed, for a write
+            return connection.execute(sql, arguments).fetchall()
     finally:
         connection.close()
