@@ -98,8 +98,9 @@ def test_on_sqlite_the_accounts_revision_keeps_the_users_stored_before_it(tmp_pa
     row = ("0" * 32, "ada", "ada@example.com", None, None, "ada", "ada@example.com", "ada ada@example.com")
     query(
         url,
-        "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, '2026-11-23 10:00:00.000000', '2026-11-23 10:00:00.000000', 1)",
+        "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
         *row,
+        *["2026-11-23 10:00:00.000000"] * 2,
     )
 
     migrate_file(url)
