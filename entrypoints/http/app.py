@@ -63,6 +63,7 @@ def create_app(services: Services, *, fast_path: bool = True) -> FastAPI:
         metrics=services.metrics(),
         hosts=services.trusted_hosts(),
         max_bytes=MAX_BODY_BYTES,
+        body_timeout=services.body_timeout(),
         inner=(lambda inner: FastPath(inner, services, named)) if fast_path else None,
     )
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
