@@ -18,6 +18,7 @@ from typing import Any
 from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from entrypoints.http.middleware import SECURITY_HEADERS
 from entrypoints.http.problems import OVER_CAPACITY, problem
 from entrypoints.logs import request_id
 
@@ -29,7 +30,8 @@ async def over_capacity(scope: Any, receive: Any, send: Any) -> None:
     current = os.urandom(16).hex()
     token = request_id.set(current)
     try:
-        answer = problem(OVER_CAPACITY, headers={"Connection": "close", "X-Request-ID": current})
+        headers = {"Connection": "close", "X-Request-ID": current, **SECURITY_HEADERS}
+        answer = problem(OVER_CAPACITY, headers=headers)
         await answer(scope, receive, send)
     finally:
         request_id.reset(token)

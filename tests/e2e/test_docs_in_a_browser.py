@@ -1,6 +1,7 @@
-"""/docs in a real headless browser (Debian's chromium and chromedriver) that can resolve no name but
-the server's: Swagger UI renders from the service's own assets, and its Authorize button logs in
-through the token endpoint (the OAuth 2.0 password flow) and gets a token that the API accepts.
+"""/docs and /redoc in a real headless browser (Debian's chromium and chromedriver) that can resolve
+no name but the server's: both render from the service's own assets, and Swagger UI's Authorize
+button logs in through the token endpoint (the OAuth 2.0 password flow) and gets a token that the
+API accepts.
 
 Without chromium and chromedriver the test skips, saying so; with USERS_TEST_REQUIRE_BROWSER=1 (as in
 CI, whose .ci/run installs them) it fails instead."""
@@ -90,3 +91,14 @@ def test_swagger_ui_renders_offline_and_its_authorize_button_gets_a_token(
     assert me.status_code == 200, me.text
     assert me.json()["username"] == ADMIN["username"]
     assert "POST /api/v1/auth/token 200" in server.output()
+
+
+def test_redoc_renders_offline(browser: Any, server: Service) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server.base}/redoc")
+    WebDriverWait(browser, WAIT).until(shown.text_to_be_present_in_element((By.TAG_NAME, "h1"), "users-api"))
+    operations = browser.find_elements(By.CSS_SELECTOR, "[data-section-id^='operation/']")
+    assert len(operations) >= 8, "the operations are not rendered"

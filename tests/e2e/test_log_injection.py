@@ -49,8 +49,17 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
     service.kill()
 
 
+# Headers too: bytes past ASCII are read as Latin-1 (0x85 is NEL), and no header value reaches the
+# log as sent (an X-Request-ID that is not sane is replaced).
+HEADERS = {
+    b"User-Agent": b"agent\x85" + FORGED.encode(),
+    b"X-Request-ID": b"id\xe2\x80\xa8" + FORGED.encode(),
+    b"Referer": b"\x9b2K" + FORGED.encode(),
+}
+
+
 def send_every_kind(server: Service) -> None:
-    with httpx.Client(base_url=server.base, timeout=5) as client:
+    with httpx.Client(base_url=server.base, timeout=5, headers=HEADERS) as client:
         for path in PATHS.values():
             # Percent-encoded on the wire; the server decodes it, and logs the decoded path.
             answer = client.get(quote(path, safe="/"))

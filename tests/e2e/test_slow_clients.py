@@ -133,6 +133,7 @@ async def test_beyond_the_concurrency_limit_a_client_gets_a_503_problem_at_once(
         assert response.json()["code"] == "over_capacity"
         assert response.headers["retry-after"] == "1"
         assert response.headers["x-request-id"]
+        assert response.headers["x-content-type-options"] == "nosniff"
     await asyncio.sleep(0.5)  # the server has seen them go
     assert (await timed_get(server, "/health/live"))[0].status_code == 200
 
