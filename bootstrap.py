@@ -104,6 +104,15 @@ class Settings(BaseSettings):
     )
     ready_timeout: float = Field(default=1.0, gt=0, description="seconds /health/ready waits for storage")
     shutdown_timeout: int = Field(default=10, gt=0, description="seconds in-flight requests get at stop")
+    concurrency_limit: int = Field(
+        default=500, ge=1, description="connections and requests `serve` holds at once; beyond: 503"
+    )
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a request line and headers may take; then `serve` hangs up"
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a request body may take to arrive; then 408"
+    )
     start_timeout: float = Field(default=10.0, ge=0, description="seconds `serve` waits for the database")
     pool_min_size: int = Field(default=2, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
@@ -286,6 +295,7 @@ class Container(containers.DeclarativeContainer):
     ready_timeout = settings.provided.ready_timeout
     trusted_hosts = settings.provided.trusted_hosts
     cors_origins = settings.provided.cors_origins
+    body_timeout = settings.provided.body_timeout
     storage = providers.DependenciesContainer()  # Memory-, Sqlite- or PostgresStorage: see create_container
 
     clock = providers.Object(utc_now)
