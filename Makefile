@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test fuzz fuzz-live lint format bench clean
 
-run: $(STAMP) ## serve the API (in memory unless USERS_* settings say otherwise)
+run: $(STAMP) ## serve the API (on ./users.db, a SQLite file, unless USERS_DATABASE_URL says otherwise)
 	$(BIN)/users-api serve
 
 test: $(STAMP) lint ## lint, type-check, then every test
@@ -32,6 +32,7 @@ bench: $(STAMP) ## every figure in the README's table, in one run (about 8 minut
 		|| { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.memory_adapter
 	$(BIN)/python -m bench.postgres_adapter
+	$(BIN)/python -m bench.sqlite_drivers
 	$(BIN)/python -m bench.http_load
 
 format: $(STAMP)
