@@ -228,7 +228,7 @@ class Settings(BaseSettings):
             statement_timeout=self.statement_timeout,
             close_timeout=self.pool_close_timeout,
             application_name=self.application_name,
-            prepared_statements=not self.pgbouncer,
+            pgbouncer=self.pgbouncer,
         )
 
 

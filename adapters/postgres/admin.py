@@ -48,7 +48,8 @@ async def schema_behind(dsn: str) -> str | None:
     script = ScriptDirectory.from_config(alembic_config(dsn))
     head = script.get_current_head()
     with storage_errors():
-        connection = await asyncpg.connect(dsn)
+        # No prepared statement: one query, and PgBouncer in transaction mode may stand in between.
+        connection = await asyncpg.connect(dsn, statement_cache_size=0)
         try:
             current = await connection.fetchval("SELECT version_num FROM alembic_version")
         except asyncpg.UndefinedTableError:
