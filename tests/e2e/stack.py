@@ -1,5 +1,6 @@
 """The production path as real processes: PgBouncer and nginx from the files in deploy/, on
-unprivileged ports, their configuration written to a test's directory."""
+unprivileged ports, their configuration written to a directory of their own (for the tests, and
+for bench/scale.py)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,14 @@ PGBOUNCER_INI = DEPLOY / "pgbouncer" / "pgbouncer.ini"
 UNPRIVILEGED = "nobody"
 
 
-def program(name: str) -> str:
-    """The path of a Debian package's program (in /usr/sbin, often off a user's PATH), or a skip."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+def program(name: str) -> str | None:
+    """The path of a Debian package's program (in /usr/sbin, often off a user's PATH)."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+
+
+def required(name: str) -> str:
+    """The program's path, or the test is skipped, saying how to install it."""
+    found = program(name)
     if found is None:
         pytest.skip(f"{name} is not installed (apt-get install {name}; .ci/run installs it)")
     return found
@@ -54,13 +60,13 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, within
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"it exited at start:\n{log.read_text(errors='replace')}")
+            raise RuntimeError(f"it exited at start:\n{log.read_text(errors='replace')}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)
-    pytest.fail(f"nothing listens on {port} after {within} s:\n{log.read_text(errors='replace')}")
+    raise RuntimeError(f"nothing listens on {port} after {within} s:\n{log.read_text(errors='replace')}")
 
 
 @dataclass
@@ -79,11 +85,10 @@ class Daemon:
                 self.process.wait()
 
 
-def pgbouncer(workdir: Path, database_url: str, *, pool_size: int) -> tuple[Daemon, str]:
+def pgbouncer(binary: str, workdir: Path, database_url: str, *, pool_size: int) -> tuple[Daemon, str]:
     """PgBouncer, configured as deploy/ ships it but for where it listens, whom it trusts (the test
     server's trust authentication) and how many server connections it opens (the test server is
     shared); returns it and the database URL to give the service, which goes through it."""
-    binary = program("pgbouncer")
     target = urlsplit(database_url)
     name = target.path.lstrip("/")
     port = free_port()
@@ -128,10 +133,9 @@ def pgbouncer(workdir: Path, database_url: str, *, pool_size: int) -> tuple[Daem
     return daemon, url
 
 
-def nginx(workdir: Path, upstreams: list[str], *, client_timeout: str = "10s") -> Daemon:
+def nginx(binary: str, workdir: Path, upstreams: list[str], *, client_timeout: str = "10s") -> Daemon:
     """nginx in the foreground, unprivileged, with deploy/'s server block filled in as the nginx
     image would fill it, inside a minimal main configuration of the test's own."""
-    binary = program("nginx")
     port = free_port()
     access_log, error_log = workdir / "nginx-access.log", workdir / "nginx-error.log"
     servers = [f"server {upstream} max_fails=1 fail_timeout=30s;" for upstream in upstreams]

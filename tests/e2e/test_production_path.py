@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.service import ADMIN, Service, environment
-from tests.e2e.stack import Daemon, nginx, pgbouncer, stack_directory
+from tests.e2e.stack import Daemon, nginx, pgbouncer, required, stack_directory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
 
@@ -53,8 +53,9 @@ class Stack:
 
 @pytest.fixture
 def stack(database: str, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    binaries = required("pgbouncer"), required("nginx")
     with stack_directory() as directory:
-        bouncer, url = pgbouncer(directory, database, pool_size=6)
+        bouncer, url = pgbouncer(binaries[0], directory, database, pool_size=6)
         try:
             env = environment(
                 database_url=url,
@@ -68,6 +69,7 @@ def stack(database: str, request: pytest.FixtureRequest) -> Iterator[Stack]:
             try:
                 client_timeout = getattr(request, "param", "10s")
                 proxy = nginx(
+                    binaries[1],
                     directory,
                     [replica.base.removeprefix("http://") for replica in replicas],
                     client_timeout=client_timeout,
