@@ -37,6 +37,7 @@ bench: $(STAMP) ## every figure in the README's tables, in one run (about 10 min
 	$(BIN)/python -m bench.postgres_adapter
 	$(BIN)/python -m bench.http_load
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.primary
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
