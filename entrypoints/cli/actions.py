@@ -46,6 +46,10 @@ class Actions(Protocol):
     def create_database(self) -> tuple[str, bool]:
         """Creates the configured database if it is missing; returns which, and whether it did."""
 
+    def backup(self, target: str) -> tuple[str, int]:
+        """Copies the configured SQLite store to `target`, consistently, while it serves; returns
+        which store, and the copy's size in bytes."""
+
     def import_users(
         self, rows: Iterable[Row], *, atomic: bool, batch_size: int, progress: Callable[[int], None]
     ) -> ImportReport:

@@ -29,6 +29,19 @@ def counted(exposition: str, method: str, route: str, status: int) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def start(tmp_path: Path, env: dict[str, str], workers: int) -> Service:
+    """`serve --workers`, once every worker has started (the first to start answers the probe of
+    Service.start; another may still be making its pool, or looking for the first admin)."""
+    service = Service.start(tmp_path, env, "--workers", str(workers))
+    deadline = time.monotonic() + 60
+    while service.output().count("Application startup complete") < workers:
+        if time.monotonic() > deadline or service.process.poll() is not None:
+            service.kill()
+            pytest.fail(f"not every worker started:\n{service.output()}")
+        time.sleep(0.1)
+    return service
+
+
 def stale_count(directory: Path, pid: int, value: float) -> None:
     """A count left in the metrics directory by a worker of an earlier run."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -45,12 +58,11 @@ def test_a_counter_reads_every_request_answered_by_any_of_two_workers(tmp_path: 
     metrics_dir = tmp_path / "metrics"
     stale_count(metrics_dir, 4242, 500)
     env = environment(database_url=database) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    service = Service.start(tmp_path, env, "--workers", "2")
+    service = start(tmp_path, env, 2)
     try:
         # A new connection for every request: the kernel hands each to whichever worker accepts it.
         fresh = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(base_url=service.base, limits=fresh, timeout=10) as client:
-            client.get("/health/live")  # makes sure every worker has started (the first waits)
             before = counted(client.get("/metrics").text, "GET", "/health/live", 200)
             answers = [client.get("/health/live").status_code for _ in range(1000)]
             scrapes = [client.get("/metrics").text for _ in range(6)]
@@ -72,7 +84,7 @@ def test_the_workers_share_the_pool_budget_and_the_token_secret(tmp_path: Path, 
         database_url=database, application_name="budget-test", pool_min_size="4", database_pool_budget="6"
     )
     # No token secret: `serve` makes one for all its workers.
-    service = Service.start(tmp_path, env | {"USERS_TOKEN_SECRET": ""}, "--workers", "3")
+    service = start(tmp_path, env | {"USERS_TOKEN_SECRET": ""}, 3)
     try:
         fresh = httpx.Limits(max_keepalive_connections=0)
         headers = service.login()
@@ -98,7 +110,7 @@ def test_workers_are_refused_without_a_database(tmp_path: Path) -> None:
     refused = users_api("serve", "--workers", "2", cwd=tmp_path, env=environment())
 
     assert refused.returncode == 1
-    assert "--workers needs USERS_DATABASE_URL" in refused.stderr
+    assert "--workers needs a PostgreSQL USERS_DATABASE_URL" in refused.stderr
 
 
 def workers_of(parent: int) -> list[int]:
@@ -162,7 +174,7 @@ async def test_sigterm_lets_the_requests_in_flight_on_every_worker_finish(
         command_timeout="60",
         statement_timeout="60",
     )
-    service = await asyncio.to_thread(Service.start, tmp_path, env, "--workers", "2")
+    service = await asyncio.to_thread(start, tmp_path, env, 2)
     request.addfinalizer(service.kill)
     headers = await asyncio.to_thread(service.login)
     locked_table = await lock_users()
