@@ -242,7 +242,9 @@ async def test_a_replica_killed_under_load_costs_only_its_requests_in_flight(sta
     # the killed replica is sent to the other one too; a POST may have been done, so nginx does not
     # send it twice: its client gets a 502. Those POSTs in flight are all that is lost.
     assert len(failed) <= CONCURRENCY, failed
-    assert all(outcome.sent_at < killed_at for outcome in failed), failed
+    # (nginx may hand a request to a kept-alive connection of the replica in the instant its socket
+    # closes, before it has seen the close: such a request was in flight too.)
+    assert all(outcome.sent_at < killed_at + 0.25 for outcome in failed), failed
     assert {(outcome.method, outcome.status) for outcome in failed} <= {("POST", 502)}, failed
     assert "Traceback" not in stack.replicas[1].output()
 
