@@ -89,14 +89,15 @@ def test_no_client_value_forges_a_line_of_the_log(server: Service) -> None:
         assert len(access) == len(PATHS), "\n".join(access)
         for line, kind in zip(access, KINDS, strict=True):
             assert line.count("users_api.access") == 2, (kind, line)  # ours, and the fake in the path
-            assert line.endswith(" ms"), (kind, line)
+            assert line.endswith(" ms from 127.0.0.1"), (kind, line)  # the line's own end
         assert r"/nothing/x\x0a2026-12-01" in access[0]  # the line feed, written as an escape
         return
     records = [json.loads(line) for line in lines if line.startswith("{")]
     assert all(line.startswith("{") or line.startswith("users-api: ") for line in lines), lines
     logged = [record for record in records if record["logger"] == "users_api.access"]
     logged = [record for record in logged if "/nothing/" in record["message"]]
-    # One record per request, and in it the path as it was sent, every character of it.
-    assert [record["message"].split(" ")[1:-3] for record in logged] == [
+    # One record per request, and in it the path as it was sent, every character of it (between the
+    # method and "404 0.7 ms from 127.0.0.1").
+    assert [record["message"].split(" ")[1:-5] for record in logged] == [
         path.split(" ") for path in PATHS.values()
     ]
