@@ -211,7 +211,7 @@ def _clause(conditions: list[str]) -> str:
 def timestamp(moment: datetime) -> str:
     """UTC, to the microsecond, in one fixed width (as SQLAlchemy writes DateTime on SQLite), so
     that the text sorts as the moments do."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return moment.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
 
 
 def moment(stored: str) -> datetime:
