@@ -84,7 +84,7 @@ class Server:
     headers: list[str] = field(default_factory=list)  # wrk -H: the admin's token, for the project
 
 
-def servers(url: str, sqlite_url: str) -> list[Server]:
+def servers(url: str, sqlite_url: str | None = None) -> list[Server]:
     """Each server on a port of its own (appended at start), pinned to the first core: wrk runs on
     the other, as a client on another machine would."""
 
@@ -99,9 +99,9 @@ def servers(url: str, sqlite_url: str) -> list[Server]:
         **{f"USERS_FIRST_ADMIN_{name.upper()}": value for name, value in ADMIN.items()},
     }
     on_postgres = {**quiet, **accounts, "USERS_DATABASE_URL": url}
-    on_sqlite = {**quiet, **accounts, "USERS_DATABASE_URL": sqlite_url}
     on_memory = {**quiet, **accounts, "USERS_DATABASE_URL": "memory://"}
-    return [
+    on_sqlite = {**quiet, **accounts, "USERS_DATABASE_URL": sqlite_url or ""}
+    every = [
         Server(PG, [*project("warning"), "{port}"], on_postgres, project=True),
         Server(PG_INFO, [*project("info"), "{port}"], on_postgres, project=True),
         Server(SQLITE, [*project("warning"), "{port}"], on_sqlite, project=True),
@@ -110,6 +110,7 @@ def servers(url: str, sqlite_url: str) -> list[Server]:
         Server(ORM, [*uvicorn, "{port}", "bench.reference.sqlalchemy_orm:app"], quiet),
         Server(BARE, [*uvicorn, "{port}", "bench.reference.bare:app"], quiet),
     ]
+    return [server for server in every if server.name != SQLITE or sqlite_url]  # no file: no row
 
 
 @contextmanager
@@ -178,18 +179,19 @@ def summary(runs: list[Result]) -> Result:
     )
 
 
-async def load(url: str, sqlite_url: str) -> tuple[list[str], str]:
-    """100,000 users in the database, the same in the SQLite file; returns 1,000 of their ids, and
-    the query that continues a raw keyset walk after row 90,000."""
+async def load(url: str, sqlite_url: str | None = None) -> tuple[list[str], str]:
+    """100,000 users in the database, the same in the SQLite file if one is named; returns 1,000 of
+    their ids, and the query that continues a raw keyset walk after row 90,000."""
     users = make_users(USERS, Uuid7Ids())
-    migrate_file(sqlite_url)
-    store = SqliteStore(sqlite_url.removeprefix("sqlite:///"), StoreOptions(write_timeout=600))
-    store.open()
-    try:
-        await SqliteUserRepository(store).add_many(users)
-        await store.read(lambda connection: connection.execute("ANALYZE").fetchall())
-    finally:
-        store.close()
+    if sqlite_url is not None:
+        migrate_file(sqlite_url)
+        store = SqliteStore(sqlite_url.removeprefix("sqlite:///"), StoreOptions(write_timeout=600))
+        store.open()
+        try:
+            await SqliteUserRepository(store).add_many(users)
+            await store.read(lambda connection: connection.execute("ANALYZE").fetchall())
+        finally:
+            store.close()
     async with open_pool(
         url, PoolOptions(min_size=1, max_size=2, statement_timeout=600, command_timeout=600)
     ) as pool:
@@ -326,6 +328,8 @@ def main() -> None:
             for round in range(1 + REPEATS):  # the first round warms up, for 1 s
                 for name, (path, script, env) in runs.items():
                     server, port, _ = live[name]
+                    # Each run's own tag: new users never collide with those of an earlier run.
+                    env = {**env, "BENCH_TAG": f"{env['BENCH_TAG']}{round}r"} if "BENCH_TAG" in env else env
                     result = wrk(port, path, script, env, server.headers, seconds=SECONDS if round else 1)
                     if round:
                         rounds.setdefault((scenario, name), []).append(result)

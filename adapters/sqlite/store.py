@@ -3,8 +3,9 @@ see bench/sqlite_drivers.py).
 
 Writes: one thread owns the write connection. It takes every write queued at that moment and runs
 them in one transaction (group commit), each in a SAVEPOINT of its own so that one failing undoes
-itself alone; each is acknowledged only after the COMMIT. A write that waits longer than its time
-limit is StorageUnavailable (and, if it had not begun, never runs).
+itself alone; each is acknowledged only after the COMMIT. A write still waiting for its turn (the
+file's lock included) at its time limit is StorageUnavailable and never runs; one already begun is
+waited for.
 
 Reads: on the event loop, on a connection of their own, under a small time budget: the progress
 handler aborts a read that runs past it, which then runs again on a reader thread. A read by key
@@ -56,10 +57,28 @@ def connect(path: str, *, busy_timeout: float, check_same_thread: bool = True) -
 
 
 class _Job:
-    __slots__ = ("future", "loop", "work")
+    """A queued write. Its caller may give up on it only until the writer takes it up: a write that
+    has begun is waited for, so that a StorageUnavailable for waiting too long means never written."""
+
+    __slots__ = ("_lock", "_state", "future", "loop", "work")
 
     def __init__(self, work: Work[Any], future: asyncio.Future[Any], loop: asyncio.AbstractEventLoop) -> None:
         self.work, self.future, self.loop = work, future, loop
+        self._lock, self._state = threading.Lock(), "queued"
+
+    def begin(self) -> bool:
+        """The writer takes it up, unless its caller has given up on it."""
+        with self._lock:
+            if self._state == "queued":
+                self._state = "begun"
+            return self._state == "begun"
+
+    def give_up(self) -> bool:
+        """The caller gives up on it, unless the writer has taken it up."""
+        with self._lock:
+            if self._state == "queued":
+                self._state = "given up"
+            return self._state == "given up"
 
     def settle(self, result: Any, error: BaseException | None) -> None:
         try:
@@ -69,7 +88,7 @@ class _Job:
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # it timed out meanwhile: its caller has gone
+    if future.done():  # its caller has gone
         return
     if error is None:
         future.set_result(result)
@@ -134,12 +153,13 @@ class SqliteStore:
         future: asyncio.Future[T] = loop.create_future()
         if self._writer is None or not self._writer.is_alive():
             raise StorageUnavailable("the SQLite writer is not running")
-        self._jobs.put(_Job(work, future, loop))
-        try:
-            async with asyncio.timeout(limit):
-                return await future
-        except TimeoutError as error:
-            raise StorageUnavailable(f"a write waited more than {limit} s for the database") from error
+        job = _Job(work, future, loop)
+        self._jobs.put(job)
+        await asyncio.wait([future], timeout=limit)
+        if not future.done() and job.give_up():
+            future.cancel()
+            raise StorageUnavailable(f"a write waited more than {limit} s for the database")
+        return await future  # begun in time: it commits or fails soon
 
     def _over_budget(self) -> int:
         return time.perf_counter() > self._deadline
@@ -179,18 +199,17 @@ class SqliteStore:
                     except queue.Empty:
                         break
                 running = job is not None or len(jobs) >= _GROUP_MAX
-                _commit_group(connection, [job for job in jobs if not job.future.done()])
+                _commit_group(connection, jobs)
         finally:
             connection.close()
 
 
 def _commit_group(connection: sqlite3.Connection, jobs: list[_Job]) -> None:
     """Every job in one transaction, each in its own savepoint; each told its outcome after COMMIT."""
-    if not jobs:
-        return
     outcomes: list[tuple[Any, BaseException | None]] = []
     try:
         connection.execute("BEGIN IMMEDIATE")
+        jobs = [job for job in jobs if job.begin()]  # those whose callers still wait, from here on
         for job in jobs:
             connection.execute("SAVEPOINT job")
             try:

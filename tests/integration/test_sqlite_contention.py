@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from adapters.sqlite import SqliteUserRepository
+from adapters.sqlite import SqliteUserRepository, StoreOptions
 from bootstrap import Settings, create_container
+from domain.errors import StorageUnavailable
 from domain.model import Profile, Role, User
 from domain.sources import Uuid7Ids
 from entrypoints.http import create_app
@@ -107,3 +109,22 @@ async def test_a_write_that_waits_too_long_for_the_file_is_a_503_with_retry_afte
         retried = await client.post(API, json={"username": "ada", "email": "ada@example.com"})
         assert retried.status_code == 201, retried.text
     assert query(url, "SELECT count(*) FROM users WHERE username_key = 'ada'") == [(1,)]
+
+
+async def test_a_write_given_up_while_the_file_was_locked_never_runs_once_it_is_free(tmp_path: Path) -> None:
+    """A 503 for waiting too long means not written: the write does not run late, after the lock
+    that held it back is released while the writer was still waiting for it."""
+    url = migrated_file(tmp_path)
+    ran: list[str] = []
+    async with open_store(url, StoreOptions(write_timeout=WAIT)) as store:
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StorageUnavailable):
+                await store.write(lambda connection: ran.append("late"))
+        finally:
+            holder.execute("ROLLBACK")  # the writer, still waiting for the lock, now gets it
+            holder.close()
+        await store.write(lambda connection: ran.append("next"))
+
+    assert ran == ["next"]
