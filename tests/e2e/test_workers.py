@@ -4,6 +4,7 @@ across all of them; SIGTERM drains every worker."""
 import asyncio
 import os
 import re
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -216,3 +217,35 @@ async def test_sigterm_lets_the_requests_in_flight_on_every_worker_finish(
     assert status == 0, output
     assert time.monotonic() - released < grace / 3
     assert output.count("Application shutdown complete") == 2, output
+
+
+def test_a_worker_that_dies_is_replaced_and_its_counts_are_kept(tmp_path: Path, database: str) -> None:
+    metrics_dir = tmp_path / "metrics"
+    env = environment(database_url=database) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    service = start(tmp_path, env, 2)
+    try:
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=service.base, limits=fresh, timeout=10) as client:
+            before = counted(client.get("/metrics").text, "GET", "/health/live", 200)
+            first = [client.get("/health/live").status_code for _ in range(200)]
+            victim, survivor = workers_of(service.process.pid)
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while service.output().count("Application startup complete") < 3:  # its replacement
+                assert time.monotonic() < deadline, service.output()
+                time.sleep(0.1)
+            second = [client.get("/health/live").status_code for _ in range(200)]
+            scrapes = [counted(client.get("/metrics").text, "GET", "/health/live", 200) for _ in range(4)]
+            now = workers_of(service.process.pid)
+    finally:
+        service.terminate()
+        status = service.wait(30)
+
+    assert first == second == [200] * 200
+    assert survivor in now
+    assert victim not in now
+    assert len(now) == 2
+    # The dead worker's counts stay in the directory; the requests it answered are still counted.
+    assert (metrics_dir / f"counter_{victim}.db").exists(), "the killed worker had counted requests"
+    assert scrapes == [before + 400] * 4
+    assert status == 0, service.output()
