@@ -1,7 +1,7 @@
 """The requests clients send most, answered without FastAPI's routing, dependency solving and
 validation, which cost more than the answer itself: GET /api/v1/users/{id} (a canonical UUID, no
 If-None-Match), a plain GET /api/v1/users (limit, cursor and sort at most, each in its canonical
-form) and POST /api/v1/users with a JSON body that is valid as sent.
+form) and POST /api/v1/users with a JSON body that is valid as sent (and no Idempotency-Key).
 
 The answers are the routes' own: the same use cases, rendering and problems. Anything else (another
 spelling, another parameter, a body that does not validate) goes on to the FastAPI routes, which
@@ -36,7 +36,8 @@ from entrypoints.http.users import CURSOR_MAX, LIMIT_DEFAULT, LIMIT_MAX, PREFIX
 _ID = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 _SORTS = {sort.value: sort for sort in Sort}
-_READ = (b"authorization", b"content-type", b"if-none-match")  # the headers the fast path reads
+# The headers the fast path reads (a keyed create goes to the route, which stores its answer).
+_READ = (b"authorization", b"content-type", b"if-none-match", b"idempotency-key")
 
 
 class FastPath:
@@ -60,7 +61,12 @@ class FastPath:
             elif method == "GET" and _ID.fullmatch(rest) and b"if-none-match" not in headers:
                 await self._one(scope, receive, send, headers, UUID(rest[1:]))
                 return
-            elif method == "POST" and not rest and _media_type(headers) == b"application/json":
+            elif (
+                method == "POST"
+                and not rest
+                and _media_type(headers) == b"application/json"
+                and b"idempotency-key" not in headers
+            ):
                 await self._create(scope, receive, send, headers)
                 return
         await self.app(scope, receive, send)

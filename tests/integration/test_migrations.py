@@ -45,7 +45,7 @@ async def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(own_
     assert await tables(own_database) == {"alembic_version"}
 
     await asyncio.to_thread(migrate, own_database)
-    assert await tables(own_database) == {"alembic_version", "users", "login_attempts"}
+    assert await tables(own_database) == {"alembic_version", "users", "login_attempts", "idempotency_keys"}
     assert await asyncio.to_thread(drift, own_database) == []
 
 
