@@ -53,7 +53,7 @@ class RegisterUser:
         if once is None:
             return (await store())[0]
         assert self._replays is not None, "keyed writes need Replays"
-        return await self._replays(caller, once, ["user", dict(draft)], store)
+        return await self._replays(caller, once, ["user", _given(draft)], store)
 
 
 class RegisterUsers:
@@ -84,7 +84,7 @@ class RegisterUsers:
         if once is None:
             return await self._store(drafts)
         assert self._replays is not None, "keyed writes need Replays"
-        request = ["users", [dict(draft) for draft in drafts]]
+        request = ["users", [_given(draft) for draft in drafts]]
         return await self._replays(caller, once, request, lambda completion: self._store(drafts, completion))
 
     async def _store(self, drafts: Sequence[Draft], once: Completion | None = None) -> list[User]:
@@ -123,6 +123,11 @@ class RegisterUsers:
         given = [(index, password) for index, password in enumerate(passwords) if password is not None]
         hashes = await asyncio.gather(*(self._hasher.hash(password) for _, password in given))
         return {index: password_hash for (index, _), password_hash in zip(given, hashes, strict=True)}
+
+
+def _given(draft: Draft) -> dict[str, str]:
+    """The fields a request sets (an absent field and a null one are the same request)."""
+    return {name: value for name, value in draft.items() if value is not None}
 
 
 def parse_new_user(draft: Draft, *, index: int | None = None) -> tuple[Profile, Password | None, Role]:

@@ -4,9 +4,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
-from adapters.postgres import PoolOptions, PostgresLoginAttempts, PostgresUserRepository, open_pool
+from adapters.memory_keys import InMemoryIdempotencyKeys
+from adapters.postgres import (
+    PoolOptions,
+    PostgresIdempotencyKeys,
+    PostgresLoginAttempts,
+    PostgresUserRepository,
+    open_pool,
+)
 from domain.model import Profile, Role, User
-from domain.ports import LoginAttempts, UserRepository
+from domain.ports import IdempotencyKeys, LoginAttempts, UserRepository
 from domain.sources import Uuid7Ids
 from tests.postgres import empty
 
@@ -25,6 +32,22 @@ async def repository(request: pytest.FixtureRequest) -> AsyncIterator[UserReposi
     await empty(url)
     async with open_pool(url, PoolOptions(min_size=1, max_size=25)) as pool:
         yield PostgresUserRepository(pool, acquire_timeout=5)
+
+
+@pytest.fixture(params=STORAGES)
+async def keyed(request: pytest.FixtureRequest) -> AsyncIterator[tuple[UserRepository, IdempotencyKeys]]:
+    """A repository and the idempotency keys it completes, on one store."""
+    if request.param == "memory":
+        keys = InMemoryIdempotencyKeys()
+        yield InMemoryUserRepository(keys), keys
+        return
+    url: str = request.getfixturevalue("database_url")
+    await empty(url)
+    async with open_pool(url, PoolOptions(min_size=1, max_size=25)) as pool:
+        yield (
+            PostgresUserRepository(pool, acquire_timeout=5),
+            PostgresIdempotencyKeys(pool, acquire_timeout=5),
+        )
 
 
 @pytest.fixture(params=STORAGES)
