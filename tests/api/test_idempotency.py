@@ -87,7 +87,7 @@ async def test_a_bad_key_is_a_422_naming_the_header_and_nothing_is_written(
     client: httpx.AsyncClient, key: str
 ) -> None:
     for path, body in ((API, ADA), (BULK, [ADA])):
-        response = await client.post(path, json=body, headers=[("Idempotency-Key", key.encode("latin-1"))])
+        response = await client.post(path, json=body, headers=[(b"Idempotency-Key", key.encode("latin-1"))])
         problem = assert_problem(response, 422, "validation_failed")
         assert [error["field"] for error in problem["errors"]] == ["idempotency-key"]
     assert await stored_names(client) == ["admin"]
