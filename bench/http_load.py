@@ -309,6 +309,8 @@ def main() -> None:
             for round in range(1 + REPEATS):  # the first round warms up, for 1 s
                 for name, (path, script, env) in runs.items():
                     server, port, _ = live[name]
+                    # Each run's own tag: new users never collide with those of an earlier run.
+                    env = {**env, "BENCH_TAG": f"{env['BENCH_TAG']}{round}r"} if "BENCH_TAG" in env else env
                     result = wrk(port, path, script, env, server.headers, seconds=SECONDS if round else 1)
                     if round:
                         rounds.setdefault((scenario, name), []).append(result)

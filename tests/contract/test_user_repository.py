@@ -125,20 +125,27 @@ def usernames(users: list[User]) -> list[str]:
     return [user.profile.username for user in users]
 
 
-async def keyset_walk(repository: UserRepository, sort: Sort, limit: int) -> list[str]:
+async def keyset_walk(
+    repository: UserRepository, sort: Sort, limit: int, found: UserFilter = EVERYONE
+) -> list[str]:
     """Every page after the last row of the one before, as ListUsers pages; bounded, never hangs."""
 
     async def page(after: Keyset | None) -> tuple[list[User], Keyset | None]:
-        rows = await repository.list(PageQuery(sort, EVERYONE, limit=limit, after=after))
+        rows = await repository.list(PageQuery(sort, found, limit=limit, after=after))
         return rows, Keyset.of(rows[-1], sort) if len(rows) == limit else None
 
     # A full last page costs one more, empty, page.
     return usernames(await walk_pages(page, max_pages=pages_needed(len(PEOPLE) + 1, limit)))
 
 
+# Everyone, and a search that every one of them matches: a store may page a search another way.
+EVERYONE_FOUND = {"everyone": EVERYONE, "searched": UserFilter.parse(q="example.com")}
+
+
+@pytest.mark.parametrize("found", EVERYONE_FOUND.values(), ids=EVERYONE_FOUND.keys())
 @pytest.mark.parametrize("sort", list(Sort))
 async def test_every_sort_gives_the_order_worked_out_by_hand_with_the_id_breaking_ties(
-    repository: UserRepository, sort: Sort
+    repository: UserRepository, sort: Sort, found: UserFilter
 ) -> None:
     # tests/sorted_people.py: stored in an order that follows neither time nor id.
     stored = {
@@ -148,14 +155,14 @@ async def test_every_sort_gives_the_order_worked_out_by_hand_with_the_id_breakin
     await repository.add_many(list(stored.values()))
     expected = EXPECTED[sort.value]
 
-    assert await repository.list(PageQuery(sort, EVERYONE, limit=100)) == [stored[name] for name in expected]
+    assert await repository.list(PageQuery(sort, found, limit=100)) == [stored[name] for name in expected]
     for limit in [1, 3, 4]:  # at 3 and 4, pages end inside a group of people created at one time
-        assert await keyset_walk(repository, sort, limit) == expected, limit
+        assert await keyset_walk(repository, sort, limit, found) == expected, limit
     for offset, limit in [(0, 4), (4, 3), (5, 10), (9, 1), (10, 2), (50, 2)]:
-        page = await repository.list(PageQuery(sort, EVERYONE, limit=limit, offset=offset))
+        page = await repository.list(PageQuery(sort, found, limit=limit, offset=offset))
         assert usernames(page) == expected[offset : offset + limit], (offset, limit)
-    last = (await repository.list(PageQuery(sort, EVERYONE, limit=1, offset=len(PEOPLE) - 1)))[0]
-    assert await repository.list(PageQuery(sort, EVERYONE, limit=3, after=Keyset.of(last, sort))) == []
+    last = (await repository.list(PageQuery(sort, found, limit=1, offset=len(PEOPLE) - 1)))[0]
+    assert await repository.list(PageQuery(sort, found, limit=3, after=Keyset.of(last, sort))) == []
 
 
 @pytest.mark.parametrize("sort", list(Sort))
