@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from adapters.memory_keys import InMemoryIdempotencyKeys
+from adapters.postgres import PostgresIdempotencyKeys
 from domain.errors import IdempotencyInProgress, UserConflict
 from domain.idempotency import Claim, Completion, Done, Reserved, Reused, Running
 from domain.listing import UserFilter
@@ -173,3 +175,28 @@ async def test_of_simultaneous_claims_on_one_key_exactly_one_is_reserved(keyed: 
     assert all(isinstance(result, IdempotencyInProgress) for result in results if result is not None)
     assert await repository.count(UserFilter()) == 1
     assert results[claims.index(holder)] is None
+
+
+async def kept(keys: IdempotencyKeys) -> int:
+    """How many keys the store holds (read past the port: purging is not something it answers)."""
+    if isinstance(keys, InMemoryIdempotencyKeys):
+        return len(keys._kept)
+    assert isinstance(keys, PostgresIdempotencyKeys)
+    async with keys._pool.acquire() as connection:
+        count: int = await connection.fetchval("SELECT count(*) FROM idempotency_keys")
+    return count
+
+
+async def test_expired_keys_are_purged_as_others_come(keyed: Keyed) -> None:
+    repository, keys = keyed
+    answered, running = a_claim("k1"), a_claim("k2")
+    await keys.reserve(answered, T0)
+    await repository.add(a_user("ada"), completing(answered))
+    await keys.reserve(running, T0)
+    assert await kept(keys) == 2
+
+    later = T0 + KEEP + timedelta(hours=1)
+    await keys.reserve(a_claim("k3", at=later), later)
+
+    assert await kept(keys) == 1
+    assert await names(repository) == ["ada"]  # the users stay
