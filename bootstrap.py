@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 
 from dependency_injector import containers, providers
 from fastapi import FastAPI
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
@@ -35,6 +35,21 @@ from adapters.postgres import (
     wait_for_database,
 )
 from adapters.postgres.admin import MAINTENANCE_DATABASE, schema_behind
+from adapters.sqlite import (
+    SqliteIdempotencyKeys,
+    SqliteLoginAttempts,
+    SqliteStore,
+    SqliteUserRepository,
+    StoreOptions,
+    backup,
+    create_file,
+    path_of,
+    run_store,
+)
+from adapters.sqlite import describe as describe_file
+from adapters.sqlite import migrate as migrate_file
+from adapters.sqlite import revision as file_revision
+from adapters.sqlite import schema_behind as file_schema_behind
 from adapters.tokens import SECRET_MIN_BYTES, JwtTokens
 from domain.access import OPERATOR
 from domain.idempotency import Replays
@@ -63,6 +78,8 @@ from entrypoints.logs import LogFormat
 
 log = logging.getLogger("users_api")
 T = TypeVar("T")
+Storage = Literal["memory", "sqlite", "postgres"]
+DEFAULT_DATABASE_URL = "sqlite:///users.db"  # ./users.db, in the working directory
 
 
 class Settings(BaseSettings):
@@ -73,8 +90,10 @@ class Settings(BaseSettings):
         env_prefix="USERS_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
-    database_url: SecretStr | None = Field(
-        default=None, description="postgresql://user:password@host:port/name; unset: users are kept in memory"
+    database_url: SecretStr = Field(
+        default=SecretStr(DEFAULT_DATABASE_URL),
+        description="sqlite:///path/to/users.db (default ./users.db), memory://, or"
+        " postgresql://user:password@host:port/name",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -89,6 +108,15 @@ class Settings(BaseSettings):
     )
     ready_timeout: float = Field(default=1.0, gt=0, description="seconds /health/ready waits for storage")
     shutdown_timeout: int = Field(default=10, gt=0, description="seconds in-flight requests get at stop")
+    concurrency_limit: int = Field(
+        default=500, ge=1, description="connections and requests `serve` holds at once; beyond: 503"
+    )
+    header_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a request line and headers may take; then `serve` hangs up"
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a request body may take to arrive; then 408"
+    )
     start_timeout: float = Field(default=10.0, ge=0, description="seconds `serve` waits for the database")
     pool_min_size: int = Field(default=2, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
@@ -129,17 +157,22 @@ class Settings(BaseSettings):
         description="hashes computed at once; by default one core is left to answer requests",
     )
 
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
     @field_validator("database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, url: Any) -> Any:
         # `USERS_DATABASE_URL=` is how compose files and CI systems often say "not set".
-        return None if isinstance(url, str) and not url.strip() else url
+        return DEFAULT_DATABASE_URL if url is None or (isinstance(url, str) and not url.strip()) else url
 
     @field_validator("database_url")
     @classmethod
-    def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
-        if url is not None and not url.get_secret_value().startswith(("postgresql://", "postgres://")):
-            raise ValueError("must be a postgresql:// URL")
+    def _known_url(cls, url: SecretStr) -> SecretStr:
+        value = url.get_secret_value()
+        if value.startswith("sqlite:"):
+            path_of(value)  # raises ValueError saying what a SQLite URL looks like
+        elif value != "memory://" and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a sqlite:///path, memory:// or postgresql:// URL")
         return url
 
     @field_validator("token_secret")
@@ -169,14 +202,20 @@ class Settings(BaseSettings):
             raise ValueError("set all three of USERS_FIRST_ADMIN_USERNAME, _EMAIL and _PASSWORD, or none")
         return self
 
+    @property
+    def notes(self) -> list[str]:
+        """What start-up did that an operator should hear of (a file migrated)."""
+        return self._notes
+
     def cautions(self) -> list[str]:
         """What an operator should know before serving with these settings."""
         if self.token_secret is not None:
-            return []
+            return [*self._notes]
         return [
+            *self._notes,
             "USERS_TOKEN_SECRET is not set, so tokens are signed with a secret made for this process:"
             " they will not survive a restart nor be shared between workers (fine to try it out, wrong"
-            " in production)"
+            " in production)",
         ]
 
     def with_token_secret(self) -> Settings:
@@ -198,14 +237,18 @@ class Settings(BaseSettings):
         )
 
     @property
-    def storage(self) -> Literal["memory", "postgres"]:
-        return "memory" if self.database_url is None else "postgres"
+    def storage(self) -> Storage:
+        url = self.database_url.get_secret_value()
+        return "memory" if url == "memory://" else "sqlite" if url.startswith("sqlite:") else "postgres"
 
     def dsn(self) -> str:
         """The database URL in clear, for the driver alone."""
-        if self.database_url is None:
-            raise ValueError("USERS_DATABASE_URL is not set")
+        if self.storage == "memory":
+            raise ValueError("USERS_DATABASE_URL is memory://: there is no database to work on")
         return self.database_url.get_secret_value()
+
+    def store_options(self) -> StoreOptions:
+        return StoreOptions(write_timeout=self.pool_acquire_timeout)
 
     def pool_options(self) -> PoolOptions:
         return PoolOptions(
@@ -247,12 +290,28 @@ class PostgresStorage(containers.DeclarativeContainer):
     pool_usage = providers.Factory(usage, pool)  # read afresh at every scrape
 
 
+class SqliteStorage(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    # Opened by the app's lifespan (its writer thread started), closed at shutdown.
+    store = providers.Singleton(
+        SqliteStore,
+        providers.Callable(path_of, settings.provided.dsn.call()),
+        settings.provided.store_options.call(),
+    )
+    ready = providers.Resource(run_store, store)
+    repository = providers.Singleton(SqliteUserRepository, store)
+    login_attempts = providers.Singleton(SqliteLoginAttempts, store)
+    idempotency_keys = providers.Singleton(SqliteIdempotencyKeys, store)
+    pool_usage: providers.Object[None] = providers.Object(None)  # no pool: one file
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     ready_timeout = settings.provided.ready_timeout
     trusted_hosts = settings.provided.trusted_hosts
     cors_origins = settings.provided.cors_origins
-    storage = providers.DependenciesContainer()  # MemoryStorage or PostgresStorage: see create_container
+    body_timeout = settings.provided.body_timeout
+    storage = providers.DependenciesContainer()  # Memory-, Sqlite- or PostgresStorage: see create_container
 
     clock = providers.Object(utc_now)
     new_id = providers.Singleton(Uuid7Ids)
@@ -330,10 +389,16 @@ async def _create_first_admin(create: CreateFirstAdmin, settings: Settings) -> N
 
 
 def create_container(settings: Settings | None = None) -> Container:
-    """PostgreSQL when a database URL is set, else memory. Only the chosen storage is ever built,
-    so the lifespan opens a pool only when there is a database to open it on."""
+    """The storage the database URL names. Only the chosen storage is ever built, so the lifespan
+    opens a pool or a file only when there is one to open."""
     settings = (settings or Settings()).with_token_secret()
-    storage = MemoryStorage() if settings.database_url is None else PostgresStorage(settings=settings)
+    storage: containers.DeclarativeContainer
+    if settings.storage == "memory":
+        storage = MemoryStorage()
+    elif settings.storage == "sqlite":
+        storage = SqliteStorage(settings=settings)
+    else:
+        storage = PostgresStorage(settings=settings)
     return Container(settings=settings, storage=storage)
 
 
@@ -350,15 +415,26 @@ class CliActions:
 
     def serve_target(self, **overrides: Any) -> tuple[FastAPI, Settings]:
         """The app and the settings it runs with (command-line options over the environment), once
-        the database answers and its schema is current; raises StorageUnavailable or ValueError."""
+        the database answers and its schema is current; raises StorageUnavailable or ValueError.
+        A SQLite file without a schema (a new one) is migrated first: it is a local file of the
+        user's own, where PostgreSQL's schema is an operator's to change."""
         settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
-        if settings.database_url is not None:
+        if settings.storage == "sqlite" and file_revision(settings.dsn()) is None:
+            migrate_file(settings.dsn())
+            settings.notes.append(
+                f"{describe_file(settings.dsn())} had no schema: made it at the latest revision"
+                " (as `users-api migrate` does)"
+            )
+        if settings.storage != "memory":
             asyncio.run(_check_database(settings))
         return create_app(create_container(settings)), settings
 
     def migrate(self, revision: str, downgrade: bool) -> str:
         settings = Settings()
         dsn = settings.dsn()
+        if settings.storage == "sqlite":
+            migrate_file(dsn, revision, downgrade=downgrade)
+            return describe_file(dsn)
         asyncio.run(wait_for_database(dsn, settings.start_timeout))
         migrate(dsn, revision, downgrade=downgrade)
         return describe(dsn)
@@ -366,8 +442,18 @@ class CliActions:
     def create_database(self) -> tuple[str, bool]:
         settings = Settings()
         dsn = settings.dsn()
+        if settings.storage == "sqlite":
+            return describe_file(dsn), create_file(dsn)
         asyncio.run(wait_for_database(dsn, settings.start_timeout, database=MAINTENANCE_DATABASE))
         return describe(dsn), asyncio.run(create_database(dsn))
+
+    def backup(self, target: str) -> tuple[str, int]:
+        settings = Settings()
+        if settings.storage != "sqlite":
+            raise ValueError(
+                "backup copies a SQLite store (USERS_DATABASE_URL=sqlite:///...); use pg_dump for PostgreSQL"
+            )
+        return describe_file(settings.dsn()), backup(settings.dsn(), target)
 
     def import_users(
         self, rows: Iterable[Row], *, atomic: bool, batch_size: int, progress: Callable[[int], None]
@@ -407,6 +493,10 @@ def _on_the_database(work: Callable[[Container], Awaitable[T]]) -> T:
 
 
 async def _check_database(settings: Settings) -> None:
+    if settings.storage == "sqlite":
+        if problem := file_schema_behind(settings.dsn()):
+            raise ValueError(f"{describe_file(settings.dsn())}: {problem}")
+        return
     await wait_for_database(settings.dsn(), settings.start_timeout)
     if problem := await schema_behind(settings.dsn()):
         raise ValueError(problem)

@@ -29,7 +29,7 @@ def test_the_entrypoint_names_what_it_needs() -> None:
 
 @pytest.mark.parametrize("name", sorted(NEEDED))
 def test_the_container_provides_each_service_the_entrypoint_names(name: str) -> None:
-    container = create_container(Settings(_env_file=None))
+    container = create_container(Settings(_env_file=None, database_url="memory://"))
 
     made = getattr(container, name)()
 

@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from adapters.schema.history import head
+from adapters.sqlite import migrate, revision
 from bootstrap import CliActions, Settings
 
 
@@ -15,14 +17,32 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_defaults_serve_memory_on_localhost_8000() -> None:
+def test_defaults_serve_a_sqlite_file_in_the_working_directory_on_localhost_8000() -> None:
     settings = Settings()
-    assert (settings.storage, settings.host, settings.port, settings.log_level) == (
-        "memory",
+    assert (settings.storage, settings.dsn(), settings.host, settings.port, settings.log_level) == (
+        "sqlite",
+        "sqlite:///users.db",
         "127.0.0.1",
         8000,
         "info",
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "storage"),
+    [
+        ("memory://", "memory"),
+        ("sqlite:///users.db", "sqlite"),
+        ("sqlite:////var/lib/users-api/users.db", "sqlite"),
+        ("postgresql://app@db/users", "postgres"),
+        ("postgres://app@db/users", "postgres"),
+    ],
+)
+def test_the_database_url_selects_the_storage(
+    monkeypatch: pytest.MonkeyPatch, url: str, storage: str
+) -> None:
+    monkeypatch.setenv("USERS_DATABASE_URL", url)
+    assert Settings().storage == storage
 
 
 def test_settings_come_from_users_variables_over_a_dot_env_file(
@@ -40,6 +60,9 @@ def test_settings_come_from_users_variables_over_a_dot_env_file(
     ("name", "value"),
     [
         ("USERS_DATABASE_URL", "mysql://root:hunter2@db/users"),
+        ("USERS_DATABASE_URL", "sqlite://"),
+        ("USERS_DATABASE_URL", "sqlite:///users.db?mode=memory"),
+        ("USERS_DATABASE_URL", "memory"),
         ("USERS_PORT", "70000"),
         ("USERS_LOG_LEVEL", "loud"),
         ("USERS_POOL_MIN_SIZE", "-1"),
@@ -103,4 +126,22 @@ def test_an_empty_database_url_means_unset(monkeypatch: pytest.MonkeyPatch, valu
 
     settings = Settings()
 
-    assert (settings.database_url, settings.storage) == (None, "memory")
+    assert (settings.dsn(), settings.storage) == ("sqlite:///users.db", "sqlite")
+
+
+def test_serving_a_new_sqlite_file_migrates_it_and_says_so(clean_environment: Path) -> None:
+    _, settings = CliActions().serve_target()
+
+    assert revision("sqlite:///users.db") == head()
+    assert (clean_environment / "users.db").is_file()
+    assert any("users.db had no schema" in caution for caution in settings.cautions())
+
+
+def test_serving_a_sqlite_file_behind_the_code_says_what_to_run() -> None:
+    migrate("sqlite:///users.db", "0001")
+
+    with pytest.raises(
+        ValueError, match=r"the schema is at 0001, this code needs \d+ \(run `users-api migrate`\)"
+    ):
+        CliActions().serve_target()
+    assert revision("sqlite:///users.db") == "0001"  # left as it was

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from adapters.postgres.errors import storage_errors
+from adapters.schema.history import alembic_config, why_behind
 
-MIGRATIONS = Path(__file__).parent.parent / "schema" / "migrations"
 MAINTENANCE_DATABASE = "postgres"
 
 
@@ -45,8 +42,6 @@ def migrate(dsn: str, revision: str = "head", *, downgrade: bool = False) -> Non
 async def schema_behind(dsn: str) -> str | None:
     """Why the schema cannot serve this code (not migrated, or behind), or None when it can.
     A revision this code does not know is newer, from a later release: that one serves."""
-    script = ScriptDirectory.from_config(alembic_config(dsn))
-    head = script.get_current_head()
     with storage_errors():
         connection = await asyncpg.connect(dsn)
         try:
@@ -55,19 +50,7 @@ async def schema_behind(dsn: str) -> str | None:
             current = None
         finally:
             await connection.close()
-    known = {revision.revision for revision in script.walk_revisions()}
-    if current is None:
-        return f"the database has no schema yet (run `users-api migrate`; this code needs {head})"
-    if current != head and current in known:
-        return f"the schema is at {current}, this code needs {head} (run `users-api migrate`)"
-    return None
-
-
-def alembic_config(dsn: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["dsn"] = dsn
-    return config
+    return why_behind(current)
 
 
 def sqlalchemy_url(dsn: str) -> str:

@@ -25,7 +25,9 @@ metadata = MetaData(
 )
 
 # Keys are compared byte for byte ("C"): in UTF-8 that is code-point order, the order Python sorts in.
-KEY = Text(collation="C")
+# SQLite's default collation, BINARY, is that already (and it knows no "C").
+KEY = Text(collation="C").with_variant(Text(), "sqlite")
+ADMINS = text("role = 'admin'")
 
 users = Table(
     "users",
@@ -52,7 +54,7 @@ users = Table(
     # `q`: a substring of any field's key, found through trigrams.
     Index(None, "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}),
     # The admins (few): "is there one", "is there another".
-    Index("users_admins_idx", "id", postgresql_where=text("role = 'admin'")),
+    Index("users_admins_idx", "id", postgresql_where=ADMINS, sqlite_where=ADMINS),
 )
 
 # Failed logins per account (a user id, or `login:<key>` for names no user holds), counted in a

@@ -9,7 +9,7 @@ import typer
 
 from entrypoints.cli.actions import Actions
 from entrypoints.cli.admin import create_admin
-from entrypoints.cli.database import create_db, migrate
+from entrypoints.cli.database import backup, create_db, migrate
 from entrypoints.cli.importing import import_users
 from entrypoints.cli.serve import serve
 
@@ -24,6 +24,7 @@ def build_cli(actions: Actions) -> typer.Typer:
     cli.command()(serve)
     cli.command()(migrate)
     cli.command("create-db")(create_db)
+    cli.command()(backup)
     cli.command("import")(import_users)
     cli.command("create-admin")(create_admin)
     cli.command()(version)

@@ -27,6 +27,12 @@ class ServeSettings(Protocol):
     def storage(self) -> str: ...
     @property
     def shutdown_timeout(self) -> int: ...
+    @property
+    def concurrency_limit(self) -> int: ...
+    @property
+    def header_timeout(self) -> float: ...
+    @property
+    def body_timeout(self) -> float: ...
     def cautions(self) -> list[str]: ...
 
 
@@ -39,6 +45,10 @@ class Actions(Protocol):
 
     def create_database(self) -> tuple[str, bool]:
         """Creates the configured database if it is missing; returns which, and whether it did."""
+
+    def backup(self, target: str) -> tuple[str, int]:
+        """Copies the configured SQLite store to `target`, consistently, while it serves; returns
+        which store, and the copy's size in bytes."""
 
     def import_users(
         self, rows: Iterable[Row], *, atomic: bool, batch_size: int, progress: Callable[[int], None]

@@ -1,4 +1,4 @@
-"""`users-api migrate` and `users-api create-db`: what an operator does to a database before serving."""
+"""`users-api migrate`, `create-db` and `backup`: what an operator does to a database besides serving."""
 
 from __future__ import annotations
 
@@ -20,8 +20,18 @@ def migrate(
     typer.echo(f"users-api: {database} is at revision {revision}")
 
 
+def backup(
+    context: typer.Context,
+    file: Annotated[str, typer.Argument(help="where the copy goes (replaced if it exists)")],
+) -> None:
+    """Copy the SQLite store named by USERS_DATABASE_URL to FILE, consistently, while it serves."""
+    with refusals():
+        database, size = actions_of(context).backup(file)
+    typer.echo(f"users-api: copied {database} to {file} ({size:,} bytes)")
+
+
 def create_db(context: typer.Context) -> None:
-    """Create the database named by USERS_DATABASE_URL if it does not exist."""
+    """Create the database named by USERS_DATABASE_URL if it does not exist (a SQLite file: empty)."""
     with refusals():
         database, created = actions_of(context).create_database()
     typer.echo(f"users-api: {database} {'created' if created else 'exists already'}")

@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from entrypoints.cli.actions import actions_of, refusals
+from entrypoints.cli.connections import deadlined
 from entrypoints.logs import log_config
 
 
@@ -56,6 +57,10 @@ def serve(
         access_log=False,  # the app writes its own line per request, with the route and request id
         timeout_graceful_shutdown=settings.shutdown_timeout,
         server_header=False,
+        # Bounds what slow or idle clients can hold: connections and requests at once (503 beyond),
+        # and how long a request's headers and body may take (see connections.py).
+        limit_concurrency=settings.concurrency_limit,
+        http=deadlined(settings.header_timeout, settings.body_timeout),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from domain.errors import DomainError
@@ -20,19 +21,22 @@ from entrypoints.http.openapi import openapi
 from entrypoints.http.problems import OAuthError, domain_error, http_error, oauth_error, validation_error
 
 MAX_BODY_BYTES = 1_048_576
+DOCS_ASSETS = "/docs/assets"  # Swagger UI's and ReDoc's scripts and styles
 
 
 def create_app(services: Services, *, fast_path: bool = True) -> FastAPI:
     """The routes take what they need from `services` (see dependencies.py); tests override its
     providers. What the services hold (a pool) opens and closes with the app's lifespan. The fast
     path (fast.py) answers the commonest requests the routes' way, faster; without it, the routes
-    answer everything."""
-    app = FastAPI(
+    answer everything. /docs (Swagger UI) and /redoc load their scripts and styles from this
+    service (fastapi-offline ships them), so they work on a machine without internet."""
+    app = FastAPIOffline(
         title="users-api",
         version="1",
         description="Registers, finds, lists, searches, changes and removes users.",
         lifespan=_lifespan,
         redirect_slashes=False,
+        static_url=DOCS_ASSETS,
     )
     app.state.services = services
     routers = (users.router, auth.router, health.router, metrics.router)
@@ -66,6 +70,7 @@ def create_app(services: Services, *, fast_path: bool = True) -> FastAPI:
         metrics=services.metrics(),
         hosts=services.trusted_hosts(),
         max_bytes=MAX_BODY_BYTES,
+        body_timeout=services.body_timeout(),
         inner=(lambda inner: FastPath(inner, services, named)) if fast_path else None,
     )
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]

@@ -109,8 +109,10 @@ class FastPath:
     async def _create(self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, str]) -> None:
         try:
             body = await _body(receive)
-        except HTTPException:  # over the limit, as the edge counts it
-            await problem(HTTP_KINDS[413])(scope, receive, send)
+        except HTTPException as refused:  # over the limit, or too slow, as the edge counts it
+            await problem(HTTP_KINDS[refused.status_code], headers=dict(refused.headers or {}))(
+                scope, receive, send
+            )
             return
         try:
             draft = UserCreate.model_validate(orjson.loads(body)).draft()

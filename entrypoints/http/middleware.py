@@ -41,9 +41,10 @@ class Edge:
     headers; answers 400 `invalid_host` unless the Host header names one of `hosts` (`*.example.com`
     matches subdomains, `*` anything; Starlette's own middleware answers in plain text); answers 413
     for a body over `max_bytes`, declared or chunked (FastAPI's own limit answers some 413s in plain
-    text, outside any middleware); turns an unhandled exception into a bare 500 problem, logged with
-    the request id; and writes one log line and the metrics per request. It sits inside Starlette's
-    ServerErrorMiddleware, so that even a 500 carries the id."""
+    text, outside any middleware), and 408 (closing the connection) for a body that has not all
+    arrived `body_timeout` seconds after the request began; turns an unhandled exception into a
+    bare 500 problem, logged with the request id; and writes one log line and the metrics per
+    request. It sits inside Starlette's ServerErrorMiddleware, so that even a 500 carries the id."""
 
     def __init__(
         self,
@@ -51,6 +52,7 @@ class Edge:
         metrics: Metrics,
         hosts: Collection[str],
         max_bytes: int,
+        body_timeout: float,
         inner: Callable[[ASGIApp], Inner] | None = None,
     ) -> None:
         self.app = app
@@ -60,6 +62,7 @@ class Edge:
         self.hosts = {host.lower() for host in hosts if not host.startswith("*")}
         self.suffixes = tuple(host[1:].lower() for host in hosts if host.startswith("*."))
         self.max_bytes = max_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,7 +99,7 @@ class Edge:
             elif declared.isdigit() and int(declared) > self.max_bytes:
                 await problem(HTTP_KINDS[413])(scope, receive, send_with_id)
             else:
-                await self.inner(scope, self._limited(receive), send_with_id)
+                await self.inner(scope, self._limited(receive, began), send_with_id)
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if status:
@@ -120,15 +123,27 @@ class Edge:
         name = _hostname(host)
         return name in self.hosts or bool(self.suffixes and name.endswith(self.suffixes))
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, began: float) -> Receive:
         received = 0
+        complete = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # after the body comes only the disconnect, whenever the client leaves
+                return await receive()
+            # The body's deadline counts from the request's start.
+            left = self.body_timeout - (time.perf_counter() - began)
+            try:
+                async with asyncio.timeout(left):
+                    message = await receive()
+            except TimeoutError:
+                # A body trickled in (or never sent) holds a connection and a task: cut it. The
+                # route's body read re-raises this, like a 413, to the problem handler.
+                raise HTTPException(408, headers={"Connection": "close"}) from None
+            complete = not message.get("more_body", False)
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise HTTPException(413)  # the route's body read re-raises it to the problem handler
+                raise HTTPException(413)
             return message
 
         return limited_receive

@@ -32,7 +32,10 @@ _ANY_OPERATION = {
     " not be read (`bad_request`)",
     413: _DESCRIPTIONS[413],
     500: _DESCRIPTIONS[500],
+    503: "The server holds as many connections and requests as it takes (`over_capacity`); see Retry-After",
 }
+# What the middleware can answer on any operation that reads a body.
+_BODY_READ = {408: "The body did not arrive within the time allowed (`request_timeout`)"}
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -80,7 +83,8 @@ def openapi(app: FastAPI) -> dict[str, Any]:
 
 def _declare_any_operation_problems(operation: dict[str, Any]) -> None:
     responses = operation["responses"]
-    for status, description in _ANY_OPERATION.items():
+    answered = _ANY_OPERATION | (_BODY_READ if "requestBody" in operation else {})
+    for status, description in answered.items():
         declared = responses.get(str(status))
         if declared is None:
             responses[str(status)] = problem(description)

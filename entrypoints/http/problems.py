@@ -48,6 +48,12 @@ SHUTTING_DOWN = Kind(
     503, "shutting_down", "Shutting down", "The service stopped before it could finish; retry the request."
 )
 INVALID_HOST = Kind(400, "invalid_host", "Invalid host", "The Host header names no host this service serves.")
+OVER_CAPACITY = Kind(
+    503,
+    "over_capacity",
+    "Over capacity",
+    "The service holds as many connections and requests as it takes; retry after a moment.",
+)
 STORAGE_UNAVAILABLE = Kind(
     503, "storage_unavailable", "Storage unavailable", "The store did not answer; retry after a moment."
 )
@@ -113,6 +119,7 @@ HTTP_KINDS: dict[int, Kind] = {
     400: Kind(400, "bad_request", "Bad request", "The request could not be read."),
     404: Kind(404, "not_found", "Not found", "Nothing is at this path."),
     405: Kind(405, "method_not_allowed", "Method not allowed", "See the Allow header for the methods."),
+    408: Kind(408, "request_timeout", "Request timeout", "The request body did not arrive in time."),
     413: Kind(413, "payload_too_large", "Payload too large", "The body exceeds 1 MiB (1,048,576 bytes)."),
     415: Kind(415, "unsupported_media_type", "Unsupported media type", "Send the body as {expected}."),
 }

@@ -11,6 +11,7 @@ from domain.model import Profile, Role, User
 from domain.sources import Uuid7Ids
 from entrypoints.http import create_app
 from tests.postgres import empty
+from tests.sqlite import migrated_file
 
 API = "/api/v1/users"
 TOKEN = "/api/v1/auth/token"
@@ -25,14 +26,17 @@ TESTING: dict[str, Any] = {
 ADMIN = {"username": "admin", "email": "admin@example.com"}
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def container(request: pytest.FixtureRequest) -> Container:
     """The real composition, on each storage, with the test's `settings` marker over TESTING;
     tests override its providers, nothing else."""
     marker = request.node.get_closest_marker("settings")
     settings = {**TESTING, **(marker.kwargs if marker else {})}
     if request.param == "memory":
-        return create_container(Settings(_env_file=None, **settings))
+        return create_container(Settings(_env_file=None, database_url="memory://", **settings))
+    if request.param == "sqlite":
+        sqlite_url = migrated_file(request.getfixturevalue("tmp_path"))
+        return create_container(Settings(_env_file=None, database_url=sqlite_url, **settings))
     url: str = request.getfixturevalue("database_url")
     await empty(url)
     return create_container(

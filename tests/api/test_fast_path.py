@@ -26,7 +26,7 @@ def identical_ids() -> Iterator[UUID]:
 
 
 async def twin(fast_path: bool) -> tuple[Container, httpx.AsyncClient]:
-    container = create_container(Settings(_env_file=None, **TESTING))
+    container = create_container(Settings(_env_file=None, database_url="memory://", **TESTING))
     ids = identical_ids()
     container.clock.override(providers.Object(ManualClock(NOW)))
     container.new_id.override(providers.Object(lambda: next(ids)))

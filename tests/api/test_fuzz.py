@@ -24,6 +24,7 @@ from schemathesis.engine.recorder import RecordedScenario
 from schemathesis.python.asgi import shutdown_lifespans
 
 from adapters.postgres import PoolOptions, PostgresUserRepository, open_pool
+from adapters.sqlite import SqliteUserRepository
 from bootstrap import Container, Settings, create_container
 from domain.listing import Keyset, PageQuery, Sort, UserFilter
 from domain.model import Profile, Role, User
@@ -32,6 +33,7 @@ from domain.sources import Uuid7Ids
 from entrypoints.http import create_app
 from tests.api.conftest import ADMIN, TESTING
 from tests.postgres import empty, in_own_thread
+from tests.sqlite import migrated_file, open_store
 
 pytestmark = pytest.mark.fuzz
 
@@ -140,8 +142,11 @@ def _one_key_per_request(case: schemathesis.Case[Any]) -> None:
 
 async def _read(container: Container, user_id: UUID) -> User:
     settings = container.settings()
-    if settings.database_url is None:
+    if settings.storage == "memory":
         return await _an_admin(container.repository(), user_id)
+    if settings.storage == "sqlite":
+        async with open_store(settings.dsn()) as store:
+            return await _an_admin(SqliteUserRepository(store), user_id)
     async with open_pool(settings.dsn(), PoolOptions(min_size=1, max_size=1)) as pool:
         return await _an_admin(PostgresUserRepository(pool, acquire_timeout=5), user_id)
 
@@ -165,10 +170,15 @@ async def _an_admin(repository: UserRepository, user_id: UUID) -> User:
 
 
 async def _store(container: Container, user: User) -> None:
-    """Stores `user` before the app starts: in its own memory, or on a pool of this thread's loop."""
+    """Stores `user` before the app starts: in its own memory, or on a pool or store of this
+    thread's loop."""
     settings = container.settings()
-    if settings.database_url is None:
+    if settings.storage == "memory":
         await container.repository().add(user)
+        return
+    if settings.storage == "sqlite":
+        async with open_store(settings.dsn()) as store:
+            await SqliteUserRepository(store).add(user)
         return
     async with open_pool(settings.dsn(), PoolOptions(min_size=1, max_size=1)) as pool:
         await PostgresUserRepository(pool, acquire_timeout=5).add(user)
@@ -188,10 +198,13 @@ def _serves_valid_data(recorder: RecordedScenario) -> bool:
     return False
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest) -> Settings:
     if request.param == "memory":
-        return Settings(_env_file=None, trusted_hosts=TEST_HOST, **TESTING)
+        return Settings(_env_file=None, trusted_hosts=TEST_HOST, database_url="memory://", **TESTING)
+    if request.param == "sqlite":
+        sqlite_url = migrated_file(request.getfixturevalue("tmp_path"))
+        return Settings(_env_file=None, trusted_hosts=TEST_HOST, database_url=sqlite_url, **TESTING)
     url: str = request.getfixturevalue("database_url")
     in_own_thread(asyncio.run, empty(url))
     return Settings(_env_file=None, trusted_hosts=TEST_HOST, database_url=url, pool_max_size=4, **TESTING)

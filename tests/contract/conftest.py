@@ -12,14 +12,16 @@ from adapters.postgres import (
     PostgresUserRepository,
     open_pool,
 )
+from adapters.sqlite import SqliteIdempotencyKeys, SqliteLoginAttempts, SqliteUserRepository
 from domain.model import Profile, Role, User
 from domain.ports import IdempotencyKeys, LoginAttempts, UserRepository
 from domain.sources import Uuid7Ids
 from tests.postgres import empty
+from tests.sqlite import migrated_file, open_store
 
 T0 = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
 _new_id = Uuid7Ids()
-STORAGES = ["memory", pytest.param("postgres", marks=pytest.mark.postgres)]
+STORAGES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=STORAGES)
@@ -27,6 +29,10 @@ async def repository(request: pytest.FixtureRequest) -> AsyncIterator[UserReposi
     """Every adapter of the port; the suite below must pass on each of them unchanged."""
     if request.param == "memory":
         yield InMemoryUserRepository()
+        return
+    if request.param == "sqlite":
+        async with open_store(migrated_file(request.getfixturevalue("tmp_path"))) as store:
+            yield SqliteUserRepository(store)
         return
     url: str = request.getfixturevalue("database_url")
     await empty(url)
@@ -41,6 +47,10 @@ async def keyed(request: pytest.FixtureRequest) -> AsyncIterator[tuple[UserRepos
         keys = InMemoryIdempotencyKeys()
         yield InMemoryUserRepository(keys), keys
         return
+    if request.param == "sqlite":
+        async with open_store(migrated_file(request.getfixturevalue("tmp_path"))) as store:
+            yield SqliteUserRepository(store), SqliteIdempotencyKeys(store)
+        return
     url: str = request.getfixturevalue("database_url")
     await empty(url)
     async with open_pool(url, PoolOptions(min_size=1, max_size=25)) as pool:
@@ -54,6 +64,10 @@ async def keyed(request: pytest.FixtureRequest) -> AsyncIterator[tuple[UserRepos
 async def login_attempts(request: pytest.FixtureRequest) -> AsyncIterator[LoginAttempts]:
     if request.param == "memory":
         yield InMemoryLoginAttempts()
+        return
+    if request.param == "sqlite":
+        async with open_store(migrated_file(request.getfixturevalue("tmp_path"))) as store:
+            yield SqliteLoginAttempts(store)
         return
     url: str = request.getfixturevalue("database_url")
     await empty(url)

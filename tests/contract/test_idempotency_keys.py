@@ -9,6 +9,7 @@ import pytest
 
 from adapters.memory_keys import InMemoryIdempotencyKeys
 from adapters.postgres import PostgresIdempotencyKeys
+from adapters.sqlite import SqliteIdempotencyKeys
 from domain.errors import IdempotencyInProgress, UserConflict
 from domain.idempotency import Claim, Completion, Done, Reserved, Reused, Running
 from domain.listing import UserFilter
@@ -181,6 +182,9 @@ async def kept(keys: IdempotencyKeys) -> int:
     """How many keys the store holds (read past the port: purging is not something it answers)."""
     if isinstance(keys, InMemoryIdempotencyKeys):
         return len(keys._kept)
+    if isinstance(keys, SqliteIdempotencyKeys):
+        rows = await keys._store.read(lambda c: c.execute("SELECT count(*) FROM idempotency_keys").fetchall())
+        return int(rows[0][0])
     assert isinstance(keys, PostgresIdempotencyKeys)
     async with keys._pool.acquire() as connection:
         count: int = await connection.fetchval("SELECT count(*) FROM idempotency_keys")

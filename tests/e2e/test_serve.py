@@ -14,10 +14,14 @@ from tests.postgres import SERVER_URL, drop_test_database, new_database_name, re
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment to serve with: nothing for memory; a created and migrated database for postgres."""
+    """The environment to serve with: memory://; nothing for the default, ./users.db (made and
+    migrated by serve); a created and migrated database for postgres."""
     if request.param == "memory":
+        yield environment(database_url="memory://")
+        return
+    if request.param == "sqlite":
         yield environment()
         return
     require_server()
@@ -65,7 +69,8 @@ def test_a_client_session_then_sigterm_exits_cleanly(server: Service, storage: d
     output = server.output()
 
     assert status == 0, output
-    kind = "postgres" if "USERS_DATABASE_URL" in storage else "memory"
+    url = storage.get("USERS_DATABASE_URL", "sqlite:///users.db")
+    kind = url.split(":")[0].replace("postgresql", "postgres")
     assert f"API at {base}/api/v1/users, docs at {base}/docs, storage: {kind}" in output
     assert "Application shutdown complete" in output
     assert "Traceback" not in output

@@ -3,11 +3,14 @@
 import asyncio
 import os
 import time
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from typer.testing import CliRunner
 
+from adapters.schema.history import head
+from adapters.sqlite import revision
 from bootstrap import CliActions
 from entrypoints.cli import build_cli
 from tests.postgres import (
@@ -90,6 +93,25 @@ def test_serve_refuses_an_unknown_role_at_once_without_showing_its_password(
     assert time.monotonic() - started < 5, "not a failure that waiting can mend"
 
 
-def test_migrate_without_a_database_url_says_what_is_missing() -> None:
+def test_migrate_in_memory_says_there_is_no_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USERS_DATABASE_URL", "memory://")
     result = CliRunner().invoke(cli, ["migrate"])
-    assert (result.exit_code, result.output) == (1, "users-api: USERS_DATABASE_URL is not set\n")
+    assert (result.exit_code, result.output) == (
+        1,
+        "users-api: USERS_DATABASE_URL is memory://: there is no database to work on\n",
+    )
+
+
+def test_migrate_without_a_database_url_migrates_users_db_in_the_working_directory(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["migrate"])
+
+    assert (result.exit_code, result.output) == (0, "users-api: SQLite file users.db is at revision head\n")
+    assert revision(f"sqlite:///{tmp_path / 'users.db'}") == head()
+
+
+def test_backup_of_a_store_that_is_not_sqlite_says_what_to_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USERS_DATABASE_URL", "postgresql://app:hunter2@127.0.0.1:1/users")
+    result = CliRunner().invoke(cli, ["backup", "copy.db"])
+    assert result.exit_code == 1
+    assert "use pg_dump" in result.output
+    assert "hunter2" not in result.output

@@ -1,9 +1,10 @@
-"""Property tests: the in-memory adapter and PostgreSQL give the same answers to the same random
-sequence of operations, and any string a field may hold comes back from PostgreSQL byte for byte."""
+"""Property tests: the in-memory adapter, SQLite and PostgreSQL give the same answers to the same
+random sequence of operations, and any string a field may hold comes back from each byte for byte."""
 
 import asyncio
 from collections.abc import Awaitable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from hypothesis.stateful import (
 from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
 from adapters.passwords import Argon2PasswordHasher, HashingOptions
 from adapters.postgres import PoolOptions, PostgresUserRepository, new_pool
+from adapters.sqlite import SqliteStore, SqliteUserRepository, StoreOptions
 from domain.access import OPERATOR
 from domain.errors import DomainError
 from domain.listing import Sort, UserFilter
@@ -38,6 +40,7 @@ from domain.use_cases import (
 )
 from tests.clock import ManualClock
 from tests.postgres import empty
+from tests.sqlite import migrated_file
 
 pytestmark = pytest.mark.postgres
 
@@ -110,11 +113,27 @@ def postgres(database_url: str) -> Iterator[tuple[asyncio.AbstractEventLoop, Pos
     loop.close()
 
 
+@pytest.fixture
+def sqlite(tmp_path: Path) -> Iterator[tuple[SqliteStore, SqliteUserRepository]]:
+    """A SQLite file of the test's own, its store open (it serves any loop of this thread)."""
+    store = SqliteStore(migrated_file(tmp_path).removeprefix("sqlite:///"), StoreOptions(write_timeout=5))
+    store.open()
+    yield store, SqliteUserRepository(store)
+    store.close()
+
+
+async def empty_file(store: SqliteStore) -> None:
+    await store.write(lambda connection: connection.execute("DELETE FROM users"))
+
+
 @pytest.mark.hypothesis  # what `make fuzz` runs on a new seed (a test under @given is marked already)
-def test_memory_and_postgres_answer_every_sequence_alike(
-    postgres: tuple[asyncio.AbstractEventLoop, PostgresUserRepository], database_url: str
+def test_memory_sqlite_and_postgres_answer_every_sequence_alike(
+    postgres: tuple[asyncio.AbstractEventLoop, PostgresUserRepository],
+    sqlite: tuple[SqliteStore, SqliteUserRepository],
+    database_url: str,
 ) -> None:
     loop, repository = postgres
+    store, file_repository = sqlite
 
     class SameAnswers(RuleBasedStateMachine):
         users = Bundle("users")
@@ -122,16 +141,19 @@ def test_memory_and_postgres_answer_every_sequence_alike(
         def __init__(self) -> None:
             super().__init__()
             loop.run_until_complete(empty(database_url))
+            loop.run_until_complete(empty_file(store))
             self.clock = ManualClock()
             self.memory = Side(InMemoryUserRepository(), self.clock)
+            self.sqlite = Side(file_repository, self.clock)
             self.postgres = Side(repository, self.clock)
             self.registered = 0  # users registered so far: at least as many as are stored
 
         def both(self, use_case: str, *args: Any, **kwargs: Any) -> Outcome:
-            """Calls one use case on each side with the same arguments; both must answer alike."""
+            """Calls one use case on each side with the same arguments; all must answer alike."""
             expected = loop.run_until_complete(outcome(getattr(self.memory, use_case)(*args, **kwargs)))
+            on_file = loop.run_until_complete(outcome(getattr(self.sqlite, use_case)(*args, **kwargs)))
             actual = loop.run_until_complete(outcome(getattr(self.postgres, use_case)(*args, **kwargs)))
-            assert actual == expected
+            assert (on_file, actual) == (expected, expected)
             return expected
 
         @rule(target=users, draft=DRAFTS)
@@ -212,6 +234,7 @@ def test_memory_and_postgres_answer_every_sequence_alike(
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 def test_any_string_a_field_may_hold_round_trips_byte_for_byte(
     postgres: tuple[asyncio.AbstractEventLoop, PostgresUserRepository],
+    sqlite: tuple[SqliteStore, SqliteUserRepository],
     database_url: str,
     first_name: str | None,
     last_name: str | None,
@@ -219,6 +242,7 @@ def test_any_string_a_field_may_hold_round_trips_byte_for_byte(
 ) -> None:
     loop, repository = postgres
     loop.run_until_complete(empty(database_url))
+    loop.run_until_complete(empty_file(sqlite[0]))
     draft = {
         "username": "ada",
         "email": f"{local}@example.com",
@@ -226,13 +250,14 @@ def test_any_string_a_field_may_hold_round_trips_byte_for_byte(
         "last_name": last_name,
     }
     sides = [Side(InMemoryUserRepository(), ManualClock()), Side(repository, ManualClock())]
+    sides.append(Side(sqlite[1], ManualClock()))
     registered = [loop.run_until_complete(outcome(side.register(draft))) for side in sides]
-    assert registered[0] == registered[1]
+    assert registered[0] == registered[1] == registered[2]
     kind, user = registered[0]
     if kind != "ok":
         return
     stored: list[User] = [loop.run_until_complete(side.get(user.id)) for side in sides]
-    assert stored == [user, user]
+    assert stored == [user, user, user]
     assert user.profile.email == f"{local}@example.com".strip()
     for name, given_name in ((user.profile.first_name, first_name), (user.profile.last_name, last_name)):
         assert name == ((given_name or "").strip() or None)
@@ -240,4 +265,4 @@ def test_any_string_a_field_may_hold_round_trips_byte_for_byte(
             pages = [
                 loop.run_until_complete(side.list(limit=5, filter=UserFilter.parse(q=name))) for side in sides
             ]
-            assert [page.items for page in pages] == [[user], [user]]
+            assert [page.items for page in pages] == [[user], [user], [user]]

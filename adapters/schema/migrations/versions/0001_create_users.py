@@ -1,4 +1,5 @@
-"""Create the users table, its unique keys, the keyset index and the trigram index for `q`.
+"""Create the users table, its unique keys, the keyset index and the trigram index for `q`
+(on SQLite, a plain index: `q` scans there).
 
 Revision ID: 0001
 Revises:
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from adapters.schema.tables import KEY
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -17,8 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Trusted since PostgreSQL 13: a database owner may create it. Kept on downgrade: others may use it.
-    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    if op.get_bind().dialect.name == "postgresql":
+        # Trusted since PostgreSQL 13: a database owner may create it. Kept on downgrade: others may use it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.create_table(
         "users",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -26,9 +30,9 @@ def upgrade() -> None:
         sa.Column("email", sa.Text(), nullable=False),
         sa.Column("first_name", sa.Text(), nullable=True),
         sa.Column("last_name", sa.Text(), nullable=True),
-        sa.Column("username_key", sa.Text(collation="C"), nullable=False),
-        sa.Column("email_key", sa.Text(collation="C"), nullable=False),
-        sa.Column("search_text", sa.Text(collation="C"), nullable=False),
+        sa.Column("username_key", KEY, nullable=False),
+        sa.Column("email_key", KEY, nullable=False),
+        sa.Column("search_text", KEY, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from adapters.schema.tables import ADMINS, KEY
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -19,14 +21,16 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Users stored before accounts existed become members without a password (they cannot log in
     # until an admin sets one).
-    op.add_column("users", sa.Column("role", sa.Text(), server_default="member", nullable=False))
-    op.add_column("users", sa.Column("password_hash", sa.Text(), nullable=True))
-    op.add_column("users", sa.Column("credentials_version", sa.Integer(), server_default="1", nullable=False))
-    op.create_check_constraint(op.f("users_role_check"), "users", "role IN ('member', 'admin')")
-    op.create_index("users_admins_idx", "users", ["id"], postgresql_where=sa.text("role = 'admin'"))
+    # In batch mode: SQLite adds a constraint by copying the table (PostgreSQL alters it in place).
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("role", sa.Text(), server_default="member", nullable=False))
+        batch.add_column(sa.Column("password_hash", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("credentials_version", sa.Integer(), server_default="1", nullable=False))
+        batch.create_check_constraint(op.f("users_role_check"), "role IN ('member', 'admin')")
+    op.create_index("users_admins_idx", "users", ["id"], postgresql_where=ADMINS, sqlite_where=ADMINS)
     op.create_table(
         "login_attempts",
-        sa.Column("account", sa.Text(collation="C"), nullable=False),
+        sa.Column("account", KEY, nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("account", name=op.f("login_attempts_pkey")),
@@ -37,7 +41,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("login_attempts")
     op.drop_index("users_admins_idx", table_name="users")
-    op.drop_constraint(op.f("users_role_check"), "users", type_="check")
-    op.drop_column("users", "credentials_version")
-    op.drop_column("users", "password_hash")
-    op.drop_column("users", "role")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_constraint(op.f("users_role_check"), type_="check")
+        batch.drop_column("credentials_version")
+        batch.drop_column("password_hash")
+        batch.drop_column("role")

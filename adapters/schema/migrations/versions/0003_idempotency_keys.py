@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from adapters.schema.tables import KEY
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -19,8 +21,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "idempotency_keys",
-        sa.Column("owner", sa.Text(collation="C"), nullable=False),
-        sa.Column("key", sa.Text(collation="C"), nullable=False),
+        sa.Column("owner", KEY, nullable=False),
+        sa.Column("key", KEY, nullable=False),
         sa.Column("fingerprint", sa.Text(), nullable=False),
         sa.Column("token", sa.Uuid(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
