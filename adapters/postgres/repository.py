@@ -11,7 +11,7 @@ import asyncpg
 
 from adapters.postgres.connections import Connection, Pool, connection_of
 from adapters.postgres.idempotency_keys import complete
-from domain.errors import LastAdmin, StorageUnavailable, UserConflict
+from domain.errors import IdempotencyInProgress, LastAdmin, StorageUnavailable, UserConflict
 from domain.idempotency import Completion
 from domain.listing import PageQuery, UserFilter
 from domain.model import Profile, Role, User, find_conflicts
@@ -158,7 +158,7 @@ class PostgresUserRepository:
                 if once is None:
                     inserted = await _write(connection, users, indexed=indexed)
                 else:
-                    inserted = await _write_once(connection, users, indexed=indexed, once=once)
+                    inserted = await _write_once(connection, users[0], once)
                 if inserted:
                     return
                 await self._raise_conflicts(connection, [user.profile for user in users], indexed=indexed)
@@ -199,22 +199,41 @@ async def _write(connection: Connection, users: Sequence[User], *, indexed: bool
     return await _copy(connection, [row_of(user) for user in users])
 
 
-class _Taken(Exception):
-    """A unique key was taken: the transaction rolls back."""
+# One user and the answer of its keyed write, in one statement (so one transaction, one round trip):
+# the user is inserted only while the claim holds its key unanswered (the row locked meanwhile), and
+# the answer is stored only when the user was. "UPDATE 0": the key was not held, or a unique key taken.
+_INSERT_ONCE = f"""
+WITH held AS (
+    SELECT 1 FROM idempotency_keys WHERE owner = $15 AND key = $16 AND token = $17 AND answer IS NULL
+    FOR UPDATE
+), new AS (
+    INSERT INTO users ({", ".join(COLUMNS)})
+    SELECT $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+           $9::timestamptz, $10::timestamptz, $11::int, $12::text, $13::text, $14::int
+    WHERE EXISTS (SELECT 1 FROM held)
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+UPDATE idempotency_keys SET answer = $18, expires_at = $19
+WHERE owner = $15 AND key = $16 AND token = $17 AND EXISTS (SELECT 1 FROM new)
+"""
+_HELD = """
+SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE owner = $1 AND key = $2 AND token = $3 AND answer IS NULL)
+"""
 
 
-async def _write_once(
-    connection: Connection, users: Sequence[User], *, indexed: bool, once: Completion
-) -> bool:
-    """The users and the answer of `once`, in one transaction; False when a unique key is taken."""
-    try:
-        async with connection.transaction():
-            if not await _write(connection, users, indexed=indexed):
-                raise _Taken
-            await complete(connection, once, users)
-    except _Taken:
-        return False
-    return True
+async def _write_once(connection: Connection, user: User, once: Completion) -> bool:
+    """The user and the answer of `once`, together; False when a unique key is taken. Raises
+    IdempotencyInProgress, writing nothing, when the claim no longer holds its key unanswered."""
+    claim = once.claim
+    arguments = (claim.owner, claim.key, claim.token)
+    status = await connection.execute(
+        _INSERT_ONCE, *row_of(user), *arguments, once.answer([user]), once.expires_at
+    )
+    if status == "UPDATE 1":
+        return True
+    if not await connection.fetchval(_HELD, *arguments):
+        raise IdempotencyInProgress()
+    return False
 
 
 async def _copy(
