@@ -109,7 +109,7 @@ KEYED: dict[int | str, dict[str, Any]] = {
         "Invalid input, or an Idempotency-Key that came with another request (`idempotency_key_reused`)"
     ),
 }
-_CREATED = created(lambda user: f"{PREFIX}/{user.id}")
+CREATED = created(lambda user: f"{PREFIX}/{user.id}")  # how a keyed create's answer is told
 
 
 @router.post(
@@ -131,7 +131,7 @@ async def register_user(
 ) -> Response:
     """An admin registers anyone; without a token, only when the operator opened registration."""
     if idempotency_key is not None:
-        return stored_response(await register(caller, body.draft(), Once(idempotency_key, _CREATED)))
+        return stored_response(await register(caller, body.draft(), Once(idempotency_key, CREATED)))
     user = await register(caller, body.draft())
     return user_response(user, 201, {"Location": f"{PREFIX}/{user.id}"})
 
