@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test fuzz fuzz-live lint format bench clean
 
-run: $(STAMP) ## serve the API (in memory unless USERS_* settings say otherwise)
+run: $(STAMP) ## serve the API (on ./users.db, a SQLite file, unless USERS_DATABASE_URL says otherwise)
 	$(BIN)/users-api serve
 
 test: $(STAMP) lint ## lint, type-check, then every test
@@ -27,12 +27,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) ## every figure in the README's table, in one run (about 8 minutes; PostgreSQL and wrk)
+bench: $(STAMP) ## every figure in the README's tables, in one run (about 10 minutes; PostgreSQL, wrk, nginx, PgBouncer)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
+	@{ [ -x /usr/sbin/nginx ] && [ -x /usr/sbin/pgbouncer ]; } \
+		|| { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq nginx-light pgbouncer; } \
+		|| { echo "make bench needs nginx and pgbouncer: sudo apt-get install nginx-light pgbouncer"; exit 1; }
 	$(BIN)/python -m bench.memory_adapter
 	$(BIN)/python -m bench.postgres_adapter
+	$(BIN)/python -m bench.sqlite_drivers
 	$(BIN)/python -m bench.http_load
+	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.primary
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -6,6 +6,7 @@ Nothing is built at import time; `create_container()` and `create_app()` build o
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import secrets
@@ -118,8 +119,16 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="seconds a request body may take to arrive; then 408"
     )
     start_timeout: float = Field(default=10.0, ge=0, description="seconds `serve` waits for the database")
+    workers: int = Field(default=1, ge=1, le=64, description="processes serving the port (PostgreSQL only)")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="comma-separated proxy addresses whose X-Forwarded-For/-Proto are believed; none",
+    )
     pool_min_size: int = Field(default=2, ge=0)
-    pool_max_size: int = Field(default=10, ge=1)
+    pool_max_size: int = Field(default=10, ge=1, description="connections a worker's pool holds at most")
+    database_pool_budget: int = Field(
+        default=20, ge=1, description="connections all the workers of one `serve` hold at most, together"
+    )
     pool_acquire_timeout: float = Field(
         default=2.0, gt=0, description="seconds a request waits for a connection"
     )
@@ -154,7 +163,8 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(
         default=max(1, (os.cpu_count() or 2) - 1),
         ge=1,
-        description="hashes computed at once; by default one core is left to answer requests",
+        description="hashes computed at once, shared among the workers; by default one core is left"
+        " to answer requests",
     )
 
     _notes: list[str] = PrivateAttr(default_factory=list)
@@ -164,6 +174,11 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, url: Any) -> Any:
         # `USERS_DATABASE_URL=` is how compose files and CI systems often say "not set".
         return DEFAULT_DATABASE_URL if url is None or (isinstance(url, str) and not url.strip()) else url
+
+    @field_validator("token_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_unset(cls, secret: Any) -> Any:
+        return None if isinstance(secret, str) and not secret.strip() else secret
 
     @field_validator("database_url")
     @classmethod
@@ -182,7 +197,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {SECRET_MIN_BYTES} bytes")
         return secret
 
-    @field_validator("trusted_hosts", "cors_origins", mode="before")
+    @field_validator("trusted_hosts", "cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return (
@@ -193,7 +208,18 @@ class Settings(BaseSettings):
     def _pool_sizes(self) -> Self:
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("pool_min_size must not exceed pool_max_size")
+        if self.database_pool_budget < self.workers:
+            raise ValueError(
+                f"USERS_DATABASE_POOL_BUDGET ({self.database_pool_budget}) is smaller than USERS_WORKERS"
+                f" ({self.workers}): every worker needs a connection of its own"
+            )
         return self
+
+    @property
+    def worker_pool_max(self) -> int:
+        """A worker's pool at most: the pool max, or its share of the budget when that is smaller,
+        so that workers x this never exceeds USERS_DATABASE_POOL_BUDGET."""
+        return min(self.pool_max_size, self.database_pool_budget // self.workers)
 
     @model_validator(mode="after")
     def _first_admin_whole(self) -> Self:
@@ -214,8 +240,8 @@ class Settings(BaseSettings):
         return [
             *self._notes,
             "USERS_TOKEN_SECRET is not set, so tokens are signed with a secret made for this process:"
-            " they will not survive a restart nor be shared between workers (fine to try it out, wrong"
-            " in production)",
+            " they will not survive a restart nor be accepted by another replica (fine to try it out,"
+            " wrong in production)",
         ]
 
     def with_token_secret(self) -> Settings:
@@ -233,7 +259,7 @@ class Settings(BaseSettings):
         return HashingOptions(
             time_cost=self.password_hash_time_cost,
             memory_kib=self.password_hash_memory_kib,
-            concurrency=self.password_hash_concurrency,
+            concurrency=max(1, self.password_hash_concurrency // self.workers),  # a share per worker
         )
 
     @property
@@ -252,14 +278,14 @@ class Settings(BaseSettings):
 
     def pool_options(self) -> PoolOptions:
         return PoolOptions(
-            min_size=self.pool_min_size,
-            max_size=self.pool_max_size,
+            min_size=min(self.pool_min_size, self.worker_pool_max),
+            max_size=self.worker_pool_max,
             connect_timeout=self.connect_timeout,
             command_timeout=self.command_timeout,
             statement_timeout=self.statement_timeout,
             close_timeout=self.pool_close_timeout,
             application_name=self.application_name,
-            prepared_statements=not self.pgbouncer,
+            pgbouncer=self.pgbouncer,
         )
 
 
@@ -410,15 +436,32 @@ def build_app() -> FastAPI:
     return create_app(create_container(settings))
 
 
+def build_worker_app() -> FastAPI:
+    """One worker's app under `users-api serve --workers N`, from the environment `serve` set."""
+    app = create_app(create_container(Settings()))
+    # As `serve` does for one process: what start-up made stays out of the collector's way.
+    gc.collect()
+    gc.freeze()
+    return app
+
+
 class CliActions:
     """What the `users-api` commands ask of the composition root: see entrypoints/cli/actions.py."""
 
-    def serve_target(self, **overrides: Any) -> tuple[FastAPI, Settings]:
+    def serve_target(self, **overrides: Any) -> tuple[FastAPI | str, Settings]:
         """The app and the settings it runs with (command-line options over the environment), once
         the database answers and its schema is current; raises StorageUnavailable or ValueError.
         A SQLite file without a schema (a new one) is migrated first: it is a local file of the
-        user's own, where PostgreSQL's schema is an operator's to change."""
-        settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
+        user's own, where PostgreSQL's schema is an operator's to change. With several workers, the
+        app is the import string of the factory each worker calls, and the environment the workers
+        inherit carries the options and one token secret for all."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        settings = Settings(**given)
+        if settings.workers > 1 and settings.storage != "postgres":
+            raise ValueError(
+                "--workers needs a PostgreSQL USERS_DATABASE_URL: in memory each worker would keep users"
+                " of its own, and a SQLite file takes one writer at a time"
+            )
         if settings.storage == "sqlite" and file_revision(settings.dsn()) is None:
             migrate_file(settings.dsn())
             settings.notes.append(
@@ -427,7 +470,12 @@ class CliActions:
             )
         if settings.storage != "memory":
             asyncio.run(_check_database(settings))
-        return create_app(create_container(settings)), settings
+        if settings.workers == 1:
+            return create_app(create_container(settings)), settings
+        shared = settings.with_token_secret()
+        os.environ.update({f"USERS_{name.upper()}": str(value) for name, value in given.items()})
+        os.environ["USERS_TOKEN_SECRET"] = shared.token_key().decode()
+        return "bootstrap:build_worker_app", settings
 
     def migrate(self, revision: str, downgrade: bool) -> str:
         settings = Settings()

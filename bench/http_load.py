@@ -1,7 +1,8 @@
 """The HTTP benchmark: `make bench`. Each server is a real process (uvicorn, one worker, uvloop and
 httptools), loaded by wrk at 32 connections; every row is the median of BENCH_REPEATS runs of
 BENCH_SECONDS seconds, and every ratio is taken between rows of this one run, on one database of
-100,000 users made for it. The yardsticks are in bench/reference/.
+100,000 users made for it (and a SQLite file of the same users). The yardsticks are in
+bench/reference/.
 
 The project runs as shipped: `users-api serve`, an admin's bearer token on every request (the
 yardsticks have no authentication), request ids, metrics, trusted hosts and the body limit on, at
@@ -30,6 +31,8 @@ from typing import IO
 import httpx
 
 from adapters.postgres import PoolOptions, PostgresUserRepository, open_pool
+from adapters.sqlite import SqliteStore, SqliteUserRepository, StoreOptions
+from adapters.sqlite import migrate as migrate_file
 from bench.postgres_adapter import make_users, own_database
 from domain.sources import Uuid7Ids
 
@@ -58,6 +61,7 @@ PG, MEMORY, RAW, ORM, BARE = (
     "bare",
 )
 PG_INFO = "project, PostgreSQL, access log at info"
+SQLITE = "project, SQLite"
 # One core for the server under load, the other for wrk (PostgreSQL takes what it needs of both).
 _TASKSET = shutil.which("taskset") and (os.cpu_count() or 1) >= 2
 PIN_SERVER, PIN_WRK = (["taskset", "-c", "0"], ["taskset", "-c", "1"]) if _TASKSET else ([], [])
@@ -80,7 +84,7 @@ class Server:
     headers: list[str] = field(default_factory=list)  # wrk -H: the admin's token, for the project
 
 
-def servers(url: str) -> list[Server]:
+def servers(url: str, sqlite_url: str | None = None) -> list[Server]:
     """Each server on a port of its own (appended at start), pinned to the first core: wrk runs on
     the other, as a client on another machine would."""
 
@@ -95,14 +99,18 @@ def servers(url: str) -> list[Server]:
         **{f"USERS_FIRST_ADMIN_{name.upper()}": value for name, value in ADMIN.items()},
     }
     on_postgres = {**quiet, **accounts, "USERS_DATABASE_URL": url}
-    return [
+    on_memory = {**quiet, **accounts, "USERS_DATABASE_URL": "memory://"}
+    on_sqlite = {**quiet, **accounts, "USERS_DATABASE_URL": sqlite_url or ""}
+    every = [
         Server(PG, [*project("warning"), "{port}"], on_postgres, project=True),
         Server(PG_INFO, [*project("info"), "{port}"], on_postgres, project=True),
-        Server(MEMORY, [*project("warning"), "{port}"], {**quiet, **accounts}, project=True),
+        Server(SQLITE, [*project("warning"), "{port}"], on_sqlite, project=True),
+        Server(MEMORY, [*project("warning"), "{port}"], on_memory, project=True),
         Server(RAW, [*uvicorn, "{port}", "bench.reference.raw_asyncpg:app"], quiet),
         Server(ORM, [*uvicorn, "{port}", "bench.reference.sqlalchemy_orm:app"], quiet),
         Server(BARE, [*uvicorn, "{port}", "bench.reference.bare:app"], quiet),
     ]
+    return [server for server in every if server.name != SQLITE or sqlite_url]  # no file: no row
 
 
 @contextmanager
@@ -171,13 +179,23 @@ def summary(runs: list[Result]) -> Result:
     )
 
 
-async def load(url: str) -> tuple[list[str], str]:
-    """100,000 users in the database; returns 1,000 of their ids, and the query that continues a
-    raw keyset walk after row 90,000."""
+async def load(url: str, sqlite_url: str | None = None) -> tuple[list[str], str]:
+    """100,000 users in the database, the same in the SQLite file if one is named; returns 1,000 of
+    their ids, and the query that continues a raw keyset walk after row 90,000."""
+    users = make_users(USERS, Uuid7Ids())
+    if sqlite_url is not None:
+        migrate_file(sqlite_url)
+        store = SqliteStore(sqlite_url.removeprefix("sqlite:///"), StoreOptions(write_timeout=600))
+        store.open()
+        try:
+            await SqliteUserRepository(store).add_many(users)
+            await store.read(lambda connection: connection.execute("ANALYZE").fetchall())
+        finally:
+            store.close()
     async with open_pool(
         url, PoolOptions(min_size=1, max_size=2, statement_timeout=600, command_timeout=600)
     ) as pool:
-        await PostgresUserRepository(pool, acquire_timeout=10).add_many(make_users(USERS, Uuid7Ids()))
+        await PostgresUserRepository(pool, acquire_timeout=10).add_many(users)
         async with pool.acquire() as connection:
             await connection.execute("VACUUM ANALYZE users")
             ids = [
@@ -250,12 +268,12 @@ def scenarios(server: Server, port: int, ids_env: dict[str, str], keyset: str) -
     runs: Runs = {GET: ("/", "get_by_id.lua", ids_env)}
     if server.name == PG_INFO:
         return runs
-    if server.name in (PG, RAW, ORM):
+    if server.name in (PG, SQLITE, RAW, ORM):
         runs[FIRST] = ("/api/v1/users?limit=50", None, {})
         runs[OFFSET] = ("/api/v1/users?limit=50&offset=90000", None, {})
-    if server.name in (PG, RAW, ORM, MEMORY, BARE):
+    if server.name in (PG, SQLITE, RAW, ORM, MEMORY, BARE):
         runs[CREATE] = ("/", "create.lua", tag)
-    if server.name == PG:
+    if server.name in (PG, SQLITE):
         runs[CURSOR] = (
             f"/api/v1/users?limit=50&cursor={cursor_after(port, 90_000, 'created_at', server.headers)}",
             None,
@@ -263,7 +281,7 @@ def scenarios(server: Server, port: int, ids_env: dict[str, str], keyset: str) -
         )
     if server.name == RAW:
         runs[CURSOR] = (f"/api/v1/users?limit=50&{keyset}", None, {})
-    if server.name in (PG, RAW):
+    if server.name in (PG, SQLITE, RAW):
         runs[BULK] = ("/", "bulk.lua", tag)
     if server.name == MEMORY:
         for sort in SORTS:
@@ -285,11 +303,12 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing; `sudo apt-get install wrk` (make bench installs it when it may)")
     with own_database() as url, tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
-        ids, keyset = asyncio.run(load(url))
+        sqlite_url = f"sqlite:///{Path(scratch, 'users.db')}"
+        ids, keyset = asyncio.run(load(url, sqlite_url))
         ids_file = Path(scratch, "ids")
         ids_file.write_text("\n".join(ids))
         live: dict[str, tuple[Server, int, subprocess.Popen[bytes]]] = {}
-        for server in servers(url):
+        for server in servers(url, sqlite_url):
             print(f"bench: starting {server.name} ...", file=sys.stderr, flush=True)
             port = _free_port()
             log = stack.enter_context(Path(scratch, f"{port}.log").open("wb"))
@@ -330,10 +349,10 @@ def _free_port() -> int:
 def report(results: dict[tuple[str, str], Result], memory: tuple[float, float]) -> None:
     print(f"\nHTTP, one uvicorn worker, wrk -t1 -c{CONNECTIONS} (bulk: -c{BULK_CONNECTIONS}),", end=" ")
     print(f"median of {REPEATS} x {SECONDS:g} s, {USERS:,} users; the project with an admin's token\n")
-    print("| scenario | server | req/s | p50 ms | p99 ms | errors | x raw asyncpg | x ORM | x bare |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | server | req/s | p50 ms | p99 ms | errors | x raw asyncpg | x ORM | x bare | x PG |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (scenario, server), result in results.items():
-        ratios = [_ratio(result, results.get((scenario, other))) for other in (RAW, ORM, BARE)]
+        ratios = [_ratio(result, results.get((scenario, other))) for other in (RAW, ORM, BARE, PG)]
         print(
             f"| {scenario} | {server} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} |"
             f" {result.errors} | {' | '.join(ratios)} |"
@@ -363,6 +382,9 @@ def targets(results: dict[tuple[str, str], Result], memory: tuple[float, float])
     checks.append((f"{GET} with the access log at info: >= 1.1x raw", ratio(GET, PG_INFO, RAW), 1.1))
     for scenario in (GET, CREATE):
         checks.append((f"{scenario} in memory: >= 0.9x bare", ratio(scenario, MEMORY, BARE), 0.9))
+    for scenario, bound in ((GET, 1.0), (FIRST, 1.0), (CREATE, 0.5)):
+        checks.append((f"{scenario} on SQLite: >= {bound}x PostgreSQL", ratio(scenario, SQLITE, PG), bound))
+    checks.append((f"{BULK} on SQLite: errors (none)", -results[(BULK, SQLITE)].errors, 0))
     for sort in SORTS:
         for scenario in (FIRST, CURSOR):
             named = f"{scenario}, sort={sort}"

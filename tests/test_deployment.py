@@ -1,5 +1,6 @@
 """No Docker engine runs here, so the deployment files are checked for what they must say."""
 
+import configparser
 import re
 import subprocess
 import sys
@@ -49,7 +50,7 @@ def test_the_password_is_never_written_in_the_compose_file(compose: dict[str, An
     assert compose["services"]["db"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
 
 
-@pytest.mark.parametrize("service", ["migrate", "api"])
+@pytest.mark.parametrize("service", ["migrate", "api", "api-scaled"])
 def test_the_commands_of_the_compose_file_exist(compose: dict[str, Any], service: str) -> None:
     program, subcommand, *options = compose["services"][service]["command"]
     assert program == "users-api"
@@ -95,3 +96,68 @@ def test_the_installed_package_carries_the_migrations(tmp_path: Path) -> None:
     assert "adapters/schema/migrations/env.py" in names
     assert "adapters/schema/migrations/script.py.mako" in names
     assert {f"adapters/schema/migrations/versions/{name}" for name in versions} <= names
+
+
+SCALED = ("pgbouncer", "api-scaled", "proxy")
+
+
+def test_the_scaled_profile_runs_proxy_replicas_and_pooler(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert all(services[name]["profiles"] == ["scaled"] for name in SCALED)
+    assert services["proxy"]["depends_on"] == ["api-scaled"]
+    assert services["api-scaled"]["deploy"]["replicas"] >= 2
+    assert services["api-scaled"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert "ports" not in services["api-scaled"], "replicas are reached through the proxy alone"
+
+
+def test_every_file_the_compose_file_mounts_exists(compose: dict[str, Any]) -> None:
+    mounted = [
+        volume.split(":")[0]
+        for service in compose["services"].values()
+        for volume in service.get("volumes", [])
+        if volume.startswith("./")
+    ]
+    assert len(mounted) >= 2
+    for source in mounted:
+        assert (ROOT / source).is_file(), source
+
+
+def test_the_proxy_template_gets_every_value_it_names(compose: dict[str, Any]) -> None:
+    proxy = compose["services"]["proxy"]
+    (mount,) = proxy["volumes"]
+    source, target, _ = mount.split(":")
+    assert re.fullmatch(r"/etc/nginx/templates/\w+\.conf\.template", target)
+    named = set(re.findall(r"\$\{(\w+)\}", (ROOT / source).read_text()))
+    assert named == set(proxy["environment"])
+    port = proxy["environment"]["NGINX_PORT"]
+    assert proxy["ports"] == [f"127.0.0.1:{port}:{port}"]
+
+
+def test_the_replicas_believe_forwarded_headers_from_the_proxy_alone(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    proxy_address = services["proxy"]["networks"]["scaled"]["ipv4_address"]
+    assert services["api-scaled"]["environment"]["USERS_FORWARDED_ALLOW_IPS"] == proxy_address
+    assert "USERS_FORWARDED_ALLOW_IPS" not in services["api"]["environment"]
+
+
+def test_the_replicas_reach_postgresql_through_pgbouncer_in_transaction_mode(compose: dict[str, Any]) -> None:
+    pgbouncer = compose["services"]["pgbouncer"]
+    (mount,) = pgbouncer["volumes"]
+    source, target, _ = mount.split(":")
+    ini = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"))
+    ini.read_string((ROOT / source).read_text())
+    assert ini["pgbouncer"]["pool_mode"] == "transaction"
+    assert target in " ".join(pgbouncer["entrypoint"])
+    assert ini["pgbouncer"]["auth_file"] in " ".join(pgbouncer["entrypoint"])
+    api = compose["services"]["api-scaled"]["environment"]
+    assert api["USERS_PGBOUNCER"] == "true"
+    port = ini["pgbouncer"]["listen_port"]
+    assert re.fullmatch(
+        rf"postgresql://users:\$\{{POSTGRES_PASSWORD:\?[^}}]+\}}@pgbouncer:{port}/users",
+        api["USERS_DATABASE_URL"],
+    )
+    assert "users" in ini["databases"]
+    # The pooler's server connections stay within PostgreSQL's default max_connections (100).
+    assert int(ini["pgbouncer"]["max_db_connections"]) <= 100 - 10
+    replicas = compose["services"]["api-scaled"]["deploy"]["replicas"]
+    assert int(api["USERS_DATABASE_POOL_BUDGET"]) * replicas <= int(ini["pgbouncer"]["max_client_conn"])

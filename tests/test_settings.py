@@ -145,3 +145,34 @@ def test_serving_a_sqlite_file_behind_the_code_says_what_to_run() -> None:
     ):
         CliActions().serve_target()
     assert revision("sqlite:///users.db") == "0001"  # left as it was
+
+
+@pytest.mark.parametrize(
+    ("workers", "pool_max", "budget", "per_worker"),
+    [(1, 10, 20, 10), (2, 10, 20, 10), (3, 10, 20, 6), (4, 10, 20, 5), (4, 3, 20, 3), (8, 10, 8, 1)],
+)
+def test_the_workers_pools_together_stay_within_the_budget(
+    workers: int, pool_max: int, budget: int, per_worker: int
+) -> None:
+    settings = Settings(workers=workers, pool_max_size=pool_max, database_pool_budget=budget)
+
+    assert settings.worker_pool_max == per_worker
+    assert settings.pool_options().max_size == per_worker
+    assert settings.pool_options().min_size <= per_worker
+    assert workers * settings.pool_options().max_size <= budget
+
+
+def test_a_budget_smaller_than_the_workers_is_refused() -> None:
+    with pytest.raises(ValidationError, match="every worker needs a connection"):
+        Settings(workers=4, database_pool_budget=3)
+
+
+def test_the_hashing_threads_are_shared_among_the_workers() -> None:
+    assert Settings(password_hash_concurrency=4, workers=2).hashing_options().concurrency == 2
+    assert Settings(password_hash_concurrency=1, workers=2).hashing_options().concurrency == 1
+
+
+def test_forwarded_headers_are_believed_from_no_one_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().forwarded_allow_ips == []
+    monkeypatch.setenv("USERS_FORWARDED_ALLOW_IPS", "10.0.0.5, 127.0.0.2")
+    assert Settings().forwarded_allow_ips == ["10.0.0.5", "127.0.0.2"]

@@ -43,7 +43,8 @@ async def schema_behind(dsn: str) -> str | None:
     """Why the schema cannot serve this code (not migrated, or behind), or None when it can.
     A revision this code does not know is newer, from a later release: that one serves."""
     with storage_errors():
-        connection = await asyncpg.connect(dsn)
+        # No prepared statement: one query, and PgBouncer in transaction mode may stand in between.
+        connection = await asyncpg.connect(dsn, statement_cache_size=0)
         try:
             current = await connection.fetchval("SELECT version_num FROM alembic_version")
         except asyncpg.UndefinedTableError:

@@ -28,7 +28,10 @@ class PoolOptions:
     statement_timeout: float = 5.0  # seconds the server lets a statement run
     close_timeout: float = 5.0  # seconds to close gracefully at shutdown, then connections are cut
     application_name: str = "users-api"
-    prepared_statements: bool = True  # False behind PgBouncer in transaction mode
+    # Behind PgBouncer in transaction mode, each transaction may run on another server connection:
+    # no prepared statement is kept (asyncpg's cache off), and no setting travels with the connect,
+    # which PgBouncer refuses (its `connect_query` sets statement_timeout: see deploy/pgbouncer).
+    pgbouncer: bool = False
 
 
 def new_pool(dsn: str, options: PoolOptions) -> Pool:
@@ -41,12 +44,10 @@ def new_pool(dsn: str, options: PoolOptions) -> Pool:
         max_size=options.max_size,
         timeout=options.connect_timeout,
         command_timeout=options.command_timeout,
-        statement_cache_size=100 if options.prepared_statements else 0,
+        statement_cache_size=0 if options.pgbouncer else 100,
         reset=_nothing_left_behind,
-        server_settings={
-            "application_name": options.application_name,
-            "statement_timeout": str(round(options.statement_timeout * 1000)),
-        },
+        server_settings={"application_name": options.application_name}
+        | ({} if options.pgbouncer else {"statement_timeout": str(round(options.statement_timeout * 1000))}),
     )
 
 

@@ -89,6 +89,11 @@ def _writable_directory(path: str) -> None:
     directory = Path(path).parent
     if not directory.is_dir():
         raise StorageUnavailable(f"there is no directory {directory} for the SQLite file {path}")
+    if not os.access(directory, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        # SQLite writes beside the file too (its -wal and -shm files).
+        raise StorageUnavailable(
+            f"cannot write the SQLite file {path} in {directory} (set USERS_DATABASE_URL)"
+        )
 
 
 def create_file(url: str) -> bool:

@@ -81,7 +81,10 @@ class _Job:
             return self._state == "given up"
 
     def settle(self, result: Any, error: BaseException | None) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, result, error)
+        try:
+            self.loop.call_soon_threadsafe(_settle, self.future, result, error)
+        except RuntimeError:  # its loop has closed (the app stopped): no one waits for the answer
+            log.debug("a write's loop closed before its answer")
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -137,7 +140,7 @@ class SqliteStore:
         self._deadline = time.perf_counter() + self.options.read_budget
         try:
             return work(reader)
-        except sqlite3.OperationalError as error:
+        except sqlite3.Error as error:
             if not is_retryable_read(error):
                 raise unavailable(error) from error
         return await asyncio.get_running_loop().run_in_executor(self._readers, self._read_in_thread, work)

@@ -3,12 +3,22 @@ served at /metrics, outside /api/v1 and outside the API's schema (an operator sc
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from entrypoints.http.dependencies import provided
@@ -29,9 +39,12 @@ class PoolUsage(Protocol):
 
 
 class Metrics:
-    """One registry per app, so that several apps in one process (tests) never share counts."""
+    """One registry per app, so that several apps in one process (tests) never share counts. Under
+    several workers (prometheus_client's multiprocess mode, which PROMETHEUS_MULTIPROC_DIR turns on
+    at import) every worker writes its counts to that directory, and a scrape reads them all."""
 
     def __init__(self, pool_usage: Callable[[], PoolUsage | None]) -> None:
+        self._shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         self.registry = CollectorRegistry()
         self._requests = Counter(
             "users_api_http_requests",
@@ -46,8 +59,12 @@ class Metrics:
             buckets=_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_PoolCollector(pool_usage))
+        self._pool = _PoolCollector(pool_usage)
         self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        if self._shared is None:
+            self.registry.register(self._pool)
+        else:
+            self._shared_pool = _SharedPoolGauges(pool_usage, self.registry)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in _METHODS else "other"  # the series stay few: no method is made up
@@ -57,9 +74,16 @@ class Metrics:
             series = self._series[(method, route, status)] = (requests, self._latency.labels(method, route))
         series[0].inc()
         series[1].observe(seconds)
+        if self._shared is not None:
+            self._shared_pool.refresh()
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        if self._shared is None:
+            return generate_latest(self.registry)
+        self._shared_pool.refresh(now=True)
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker, path=self._shared)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)
 
 
 class _PoolCollector(Collector):
@@ -79,6 +103,41 @@ class _PoolCollector(Collector):
         yield GaugeMetricFamily(
             "users_api_pool_max_connections", "The pool's upper bound", value=usage.max_size
         )
+
+
+class _SharedPoolGauges:
+    """The pool series under several workers: gauges summed over the live workers, each worker
+    refreshing its own at most once a second while it answers (and at every scrape it answers)."""
+
+    def __init__(self, pool_usage: Callable[[], PoolUsage | None], registry: CollectorRegistry) -> None:
+        self._pool_usage = pool_usage
+        self._connections = Gauge(
+            "users_api_pool_connections",
+            "Open database connections",
+            ["state"],
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self._max = Gauge(
+            "users_api_pool_max_connections",
+            "The pools' upper bound, summed over the workers",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self._in_use, self._idle = self._connections.labels("in_use"), self._connections.labels("idle")
+        self._next = 0.0
+
+    def refresh(self, *, now: bool = False) -> None:
+        at = time.monotonic()
+        if at < self._next and not now:
+            return
+        self._next = at + 1.0
+        usage = self._pool_usage()
+        if usage is None:
+            return
+        self._in_use.set(usage.size - usage.idle)
+        self._idle.set(usage.idle)
+        self._max.set(usage.max_size)
 
 
 router = APIRouter(include_in_schema=False)

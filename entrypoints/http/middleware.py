@@ -154,17 +154,21 @@ class Edge:
         self.metrics.observe(method, route, status, seconds)
         if not access_log.isEnabledFor(logging.INFO):  # a hot path: build nothing for nobody
             return
+        # The peer, or behind a trusted proxy the client it names (see USERS_FORWARDED_ALLOW_IPS).
+        client = scope["client"][0] if scope.get("client") else "-"
         access_log.info(
-            "%s %s %s %.1f ms",
+            "%s %s %s %.1f ms from %s",
             method,
             scope["path"],
             status,
             seconds * 1000,
+            client,
             extra={
                 "method": method,
                 "route": route,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
+                "client": client,
             },
         )
 

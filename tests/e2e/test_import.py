@@ -8,6 +8,7 @@ import pytest
 
 from tests.e2e.service import environment, users_api
 from tests.postgres import fetchval
+from tests.sqlite import query
 
 pytestmark = pytest.mark.e2e
 
@@ -86,7 +87,46 @@ async def test_an_atomic_import_with_one_bad_row_at_the_end_imports_nothing(
 def test_an_import_needs_a_database(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "users.csv", 1)
 
+    result = users_api("import", str(path), cwd=tmp_path, env=environment(database_url="memory://"))
+
+    assert result.returncode == 1
+    assert result.stderr == "users-api: USERS_DATABASE_URL is memory://: there is no database to work on\n"
+
+
+def test_an_import_into_a_sqlite_file_without_a_schema_says_what_to_run(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "users.csv", 1)
+
     result = users_api("import", str(path), cwd=tmp_path, env=environment())
 
     assert result.returncode == 1
-    assert result.stderr == "users-api: USERS_DATABASE_URL is not set\n"
+    assert result.stderr.startswith("users-api: SQLite file users.db: the database has no schema yet (run")
+
+
+@pytest.mark.parametrize("atomic", [False, True], ids=["in batches", "atomic"])
+def test_a_100000_row_csv_file_is_imported_whole_into_sqlite(tmp_path: Path, atomic: bool) -> None:
+    path = write_csv(tmp_path / "users.csv", ROWS)
+    assert users_api("migrate", cwd=tmp_path, env=environment()).returncode == 0
+
+    started = time.monotonic()
+    options = ["--atomic"] if atomic else []
+    result = users_api("import", *options, str(path), cwd=tmp_path, env=environment())
+    seconds = time.monotonic() - started
+
+    print(f"\nimported {ROWS:,} rows into SQLite in {seconds:.2f} s: {result.stdout.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"users-api: {ROWS:,} of {ROWS:,} rows imported in ")
+    url = f"sqlite:///{tmp_path / 'users.db'}"
+    assert query(url, "SELECT count(*) FROM users") == [(ROWS,)]
+    assert query(url, "SELECT last_name FROM users WHERE username = 'user99999'") == [("O'Brien, 99999",)]
+
+
+def test_an_atomic_import_into_sqlite_with_one_bad_row_at_the_end_imports_nothing(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "users.csv", 20_000, "user7,taken@example.com,,")
+    assert users_api("migrate", cwd=tmp_path, env=environment()).returncode == 0
+
+    result = users_api("import", "--atomic", str(path), cwd=tmp_path, env=environment())
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("line 20002: username: ")
+    assert "nothing was imported (--atomic)" in result.stdout
+    assert query(f"sqlite:///{tmp_path / 'users.db'}", "SELECT count(*) FROM users") == [(0,)]

@@ -115,3 +115,17 @@ def test_backup_of_a_store_that_is_not_sqlite_says_what_to_use(monkeypatch: pyte
     assert result.exit_code == 1
     assert "use pg_dump" in result.output
     assert "hunter2" not in result.output
+
+
+def test_serve_on_a_file_in_a_missing_directory_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("USERS_DATABASE_URL", f"sqlite:///{tmp_path / 'nowhere' / 'users.db'}")
+
+    result = CliRunner().invoke(cli, ["serve"])
+
+    assert (result.exit_code, result.output) == (
+        1,
+        f"users-api: there is no directory {tmp_path / 'nowhere'} for the SQLite file"
+        f" {tmp_path / 'nowhere' / 'users.db'}\n",
+    )

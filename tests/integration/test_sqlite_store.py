@@ -1,0 +1,117 @@
+"""The SQLite store's two promises: writes queued together commit together, each undone alone when
+it fails, each answered after COMMIT; and a read never holds the event loop much past its budget."""
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from adapters.sqlite import SqliteStore, StoreOptions
+from domain.errors import StorageUnavailable
+from tests.sqlite import migrated_file, open_store, query
+
+SLOW_READ = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) FROM n"
+)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    url = migrated_file(tmp_path)
+    query(url, "CREATE TABLE notes (text TEXT NOT NULL)")
+    async with open_store(url) as opened:
+        yield opened
+
+
+def note(text: str, *, then_fail: bool = False) -> Callable[[sqlite3.Connection], int]:
+    def work(connection: sqlite3.Connection) -> int:
+        connection.execute("INSERT INTO notes VALUES (?)", (text,))
+        if then_fail:
+            raise ValueError(text)
+        seen: int = connection.execute("SELECT count(*) FROM notes").fetchall()[0][0]
+        return seen
+
+    return work
+
+
+async def test_writes_queued_together_commit_together_and_a_failing_one_undoes_itself_alone(
+    store: SqliteStore,
+) -> None:
+    release = threading.Event()
+    blocker = asyncio.ensure_future(store.write(lambda connection: release.wait(5)))
+    await asyncio.sleep(0.05)  # the writer is inside the blocker: the next three queue behind it
+    group = [
+        asyncio.ensure_future(store.write(note("first"))),
+        asyncio.ensure_future(store.write(note("second", then_fail=True))),
+        asyncio.ensure_future(store.write(note("third"))),
+    ]
+    await asyncio.sleep(0.05)
+    release.set()
+    await blocker
+    outcomes = await asyncio.gather(*group, return_exceptions=True)
+
+    assert outcomes[0] == 1
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[2] == 2  # in the same transaction as the first, after the second was undone
+    assert query(f"sqlite:///{store.path}", "SELECT text FROM notes ORDER BY rowid") == [
+        ("first",),
+        ("third",),
+    ]
+
+
+async def test_a_write_is_answered_once_another_connection_can_read_it(store: SqliteStore) -> None:
+    for n in range(20):
+        await store.write(note(f"note {n}"))
+        assert query(f"sqlite:///{store.path}", "SELECT count(*) FROM notes") == [(n + 1,)]
+
+
+async def test_a_read_past_its_budget_goes_on_in_a_thread_while_the_loop_serves(store: SqliteStore) -> None:
+    threads: list[str] = []
+
+    def slow(connection: sqlite3.Connection) -> int:
+        threads.append(threading.current_thread().name)
+        total: int = connection.execute(SLOW_READ).fetchall()[0][0]
+        return total
+
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0.02)
+    try:
+        assert await store.read(slow) == 3_000_000
+    finally:
+        ticking.cancel()
+
+    assert threads[0] == threading.current_thread().name  # tried on the loop first
+    assert threads[1].startswith("sqlite-reader")  # then on a reader thread
+    assert len(gaps) >= 5, "the loop ticked while the read ran"
+    assert max(gaps) < 0.25, f"the loop stalled for {max(gaps) * 1000:.0f} ms"
+
+
+async def test_a_quick_read_stays_on_the_loop(store: SqliteStore) -> None:
+    threads: list[str] = []
+
+    def quick(connection: sqlite3.Connection) -> int:
+        threads.append(threading.current_thread().name)
+        return int(connection.execute("SELECT count(*) FROM users").fetchall()[0][0])
+
+    assert await store.read(quick) == 0
+    assert threads == [threading.current_thread().name]
+
+
+async def test_a_store_on_a_file_it_cannot_open_is_unavailable(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "missing" / "users.db"), StoreOptions())
+    with pytest.raises(StorageUnavailable):
+        store.open()
