@@ -20,9 +20,11 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
+from adapters.memory_keys import InMemoryIdempotencyKeys
 from adapters.passwords import Argon2PasswordHasher, HashingOptions
 from adapters.postgres import (
     PoolOptions,
+    PostgresIdempotencyKeys,
     PostgresLoginAttempts,
     PostgresUserRepository,
     create_database,
@@ -35,6 +37,7 @@ from adapters.postgres import (
 )
 from adapters.postgres.admin import MAINTENANCE_DATABASE, schema_behind
 from adapters.sqlite import (
+    SqliteIdempotencyKeys,
     SqliteLoginAttempts,
     SqliteStore,
     SqliteUserRepository,
@@ -50,6 +53,7 @@ from adapters.sqlite import revision as file_revision
 from adapters.sqlite import schema_behind as file_schema_behind
 from adapters.tokens import SECRET_MIN_BYTES, JwtTokens
 from domain.access import OPERATOR
+from domain.idempotency import Replays
 from domain.sources import Uuid7Ids, utc_now
 from domain.use_cases import (
     Authenticate,
@@ -145,6 +149,12 @@ class Settings(BaseSettings):
         default=2.0, ge=0, le=5, description="seconds a revoked token may still be accepted"
     )
     open_registration: bool = Field(default=False, description="anyone may register (as a member)")
+    idempotency_lease: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds a request holds its Idempotency-Key while it runs; a repeat meanwhile is a"
+        " 409, and a request that died holding its key (its store unreachable) frees it after this long",
+    )
     first_admin_username: str | None = None
     first_admin_email: str | None = None
     first_admin_password: SecretStr | None = None
@@ -280,7 +290,8 @@ class Settings(BaseSettings):
 
 
 class MemoryStorage(containers.DeclarativeContainer):
-    repository = providers.Singleton(InMemoryUserRepository)
+    idempotency_keys = providers.Singleton(InMemoryIdempotencyKeys)
+    repository = providers.Singleton(InMemoryUserRepository, idempotency_keys)
     login_attempts = providers.Singleton(InMemoryLoginAttempts)
     ready: providers.Object[None] = providers.Object(None)  # nothing to open
     pool_usage: providers.Object[None] = providers.Object(None)  # no pool, no pool metrics
@@ -299,6 +310,9 @@ class PostgresStorage(containers.DeclarativeContainer):
     login_attempts = providers.Singleton(
         PostgresLoginAttempts, pool, acquire_timeout=settings.provided.pool_acquire_timeout
     )
+    idempotency_keys = providers.Singleton(
+        PostgresIdempotencyKeys, pool, acquire_timeout=settings.provided.pool_acquire_timeout
+    )
     pool_usage = providers.Factory(usage, pool)  # read afresh at every scrape
 
 
@@ -313,6 +327,7 @@ class SqliteStorage(containers.DeclarativeContainer):
     ready = providers.Resource(run_store, store)
     repository = providers.Singleton(SqliteUserRepository, store)
     login_attempts = providers.Singleton(SqliteLoginAttempts, store)
+    idempotency_keys = providers.Singleton(SqliteIdempotencyKeys, store)
     pool_usage: providers.Object[None] = providers.Object(None)  # no pool: one file
 
 
@@ -349,6 +364,14 @@ class Container(containers.DeclarativeContainer):
     issue_token = providers.Factory(
         IssueToken, users=repository, check=password_check, hasher=hasher, tokens=tokens
     )
+    replays = providers.Singleton(  # one per app: it holds nothing but its settings
+        Replays,
+        keys=storage.idempotency_keys,
+        clock=clock,
+        new_id=new_id,
+        secret=settings.provided.token_key.call(),
+        lease=providers.Factory(timedelta, seconds=settings.provided.idempotency_lease),
+    )
     register_user = providers.Factory(
         RegisterUser,
         users=repository,
@@ -356,9 +379,10 @@ class Container(containers.DeclarativeContainer):
         new_id=new_id,
         hasher=hasher,
         open_registration=settings.provided.open_registration,
+        replays=replays,
     )
     register_users = providers.Factory(
-        RegisterUsers, users=repository, clock=clock, new_id=new_id, hasher=hasher
+        RegisterUsers, users=repository, clock=clock, new_id=new_id, hasher=hasher, replays=replays
     )
     get_user = providers.Factory(GetUser, users=repository)
     get_caller = providers.Factory(GetCaller, users=repository)

@@ -12,7 +12,9 @@ from uuid import UUID
 
 from sortedcontainers import SortedList
 
+from adapters.memory_keys import InMemoryIdempotencyKeys
 from domain.errors import LastAdmin, UserConflict
+from domain.idempotency import Completion
 from domain.listing import PageQuery, SortValue, UserFilter
 from domain.model import Role, User, find_conflicts
 
@@ -32,21 +34,22 @@ class InMemoryUserRepository:
     """No method awaits anything, so on one event loop each runs to completion before another
     starts: that is what makes check-then-write atomic here, without a lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, keys: InMemoryIdempotencyKeys | None = None) -> None:
+        self._keys = keys or InMemoryIdempotencyKeys()  # where a keyed write stores its answer
         self._users: dict[UUID, User] = {}
         self._owners: dict[str, dict[str, UUID]] = {"username": {}, "email": {}}
         self._admins: set[UUID] = set()
         self._orders: dict[str, SortedList[Place]] = {field: SortedList() for field in _FIELDS}
 
-    async def add(self, user: User) -> None:
-        self._insert([user], indexed=False)
+    async def add(self, user: User, once: Completion | None = None) -> None:
+        self._insert([user], indexed=False, once=once)
 
     async def add_many(self, users: Sequence[User]) -> None:
         self._insert(users, indexed=True)
 
-    async def add_all(self, batches: AsyncIterable[Sequence[User]]) -> int:
+    async def add_all(self, batches: AsyncIterable[Sequence[User]], once: Completion | None = None) -> int:
         staged = [user async for batch in batches for user in batch]  # memory holds them all anyway
-        self._insert(staged, indexed=True)
+        self._insert(staged, indexed=True, once=once)
         return len(staged)
 
     async def get(self, user_id: UUID) -> User | None:
@@ -114,10 +117,12 @@ class InMemoryUserRepository:
     async def ping(self) -> None:
         return None
 
-    def _insert(self, users: Sequence[User], *, indexed: bool) -> None:
+    def _insert(self, users: Sequence[User], *, indexed: bool, once: Completion | None = None) -> None:
         conflicts = find_conflicts([user.profile for user in users], self._taken(), indexed=indexed)
         if conflicts:
             raise UserConflict(conflicts)
+        if once is not None:  # raises before anything changes; stored in the same step as the users
+            self._keys.complete(once, users)
         for user in users:
             self._claim(user)
 

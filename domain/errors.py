@@ -91,5 +91,17 @@ class LastAdmin(DomainError):
         self.user_id = user_id
 
 
+class IdempotencyKeyReused(DomainError):
+    def __init__(self) -> None:
+        super().__init__("the idempotency key was used with another request")
+
+
+class IdempotencyInProgress(DomainError):
+    """Another request with this idempotency key is still running."""
+
+    def __init__(self) -> None:
+        super().__init__("a request with this idempotency key is still running")
+
+
 def _conflict_order(conflict: Conflict) -> tuple[int, int]:
     return (-1 if conflict.index is None else conflict.index, 0 if conflict.field == "username" else 1)

@@ -8,6 +8,7 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.credentials import Claims, IssuedToken, Password
+from domain.idempotency import Claim, Completion, Reservation
 from domain.listing import PageQuery, UserFilter
 from domain.model import User
 
@@ -15,17 +16,18 @@ from domain.model import User
 class UserRepository(Protocol):
     """Stores users. Any method may raise StorageUnavailable; none commits anything as a side effect."""
 
-    async def add(self, user: User) -> None:
-        """Raises UserConflict naming each field whose canonical key another user holds."""
+    async def add(self, user: User, once: Completion | None = None) -> None:
+        """Raises UserConflict naming each field whose canonical key another user holds. With
+        `once`, stores its answer in the same transaction (see IdempotencyKeys)."""
 
     async def add_many(self, users: Sequence[User]) -> None:
         """All or nothing. Raises UserConflict naming every (index, field) taken, by a stored user
         or by an earlier item of the batch; then nothing is written."""
 
-    async def add_all(self, batches: AsyncIterable[Sequence[User]]) -> int:
+    async def add_all(self, batches: AsyncIterable[Sequence[User]], once: Completion | None = None) -> int:
         """Every batch in one transaction, all or nothing; returns how many users were stored.
         Raises UserConflict as `add_many` does, indexes counted across all batches; then, or when
-        `batches` itself raises, nothing is written."""
+        `batches` itself raises, nothing is written. With `once`, as `add` does."""
 
     async def get(self, user_id: UUID) -> User | None: ...
 
@@ -51,6 +53,21 @@ class UserRepository(Protocol):
 
     async def ping(self) -> None:
         """Returns once the store answers; raises StorageUnavailable otherwise."""
+
+
+class IdempotencyKeys(Protocol):
+    """Idempotency keys per owner: a claim while its write runs, then the write's answer, which the
+    UserRepository stores with the users (`add(user, once)`: the claim's row, set to `answer` and
+    `expires_at`, in the same transaction; IdempotencyInProgress, and nothing written, when the
+    claim's token no longer holds the key unanswered). A key past its expiry counts as absent, and
+    such keys are dropped as others come."""
+
+    async def reserve(self, claim: Claim, now: datetime) -> Reservation:
+        """Reserved when the key is free or past its expiry (the claim now holds it); else, by the
+        stored fingerprint and answer: Reused (another fingerprint), Done, or Running."""
+
+    async def abandon(self, claim: Claim) -> None:
+        """Frees the key if this claim still holds it unanswered (never drops an answer)."""
 
 
 class LoginAttempts(Protocol):

@@ -91,7 +91,7 @@ def migrated_test_database() -> str:
 
 
 async def empty(url: str) -> None:
-    await execute(url, "TRUNCATE users, login_attempts")
+    await execute(url, "TRUNCATE users, login_attempts, idempotency_keys")
 
 
 async def waiting_on_a_lock(url: str, application_name: str, count: int, within: float = 10) -> None:

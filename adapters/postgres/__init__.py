@@ -1,6 +1,7 @@
 """The PostgreSQL adapter: asyncpg at run time; its schema is `adapters/schema`."""
 
 from adapters.postgres.admin import create_database, migrate
+from adapters.postgres.idempotency_keys import PostgresIdempotencyKeys
 from adapters.postgres.login_attempts import PostgresLoginAttempts
 from adapters.postgres.pool import (
     PoolOptions,
@@ -15,6 +16,7 @@ from adapters.postgres.repository import PostgresUserRepository
 
 __all__ = [
     "PoolOptions",
+    "PostgresIdempotencyKeys",
     "PostgresLoginAttempts",
     "PostgresUserRepository",
     "create_database",

@@ -33,9 +33,11 @@ def storage_errors() -> Iterator[None]:
     except asyncpg.InterfaceError as error:
         # The connection or the pool went away under the operation; asyncpg says so only in words.
         # Other interface errors are misuse, a bug, and go up.
-        if str(error) in _GONE:
+        if str(error) in _GONE or str(error).endswith(_CLOSED_UNDER):
             raise StorageUnavailable(type(error).__name__) from error
         raise
 
 
 _GONE = frozenset({"connection is closed", "pool is closing", "pool is closed"})
+# "cannot call Transaction.__aexit__(): ...": a transaction's end on a connection cut meanwhile.
+_CLOSED_UNDER = "(): the underlying connection is closed"

@@ -10,7 +10,9 @@ from uuid import UUID
 import asyncpg
 
 from adapters.postgres.connections import Connection, Pool, connection_of
-from domain.errors import LastAdmin, StorageUnavailable, UserConflict
+from adapters.postgres.idempotency_keys import complete
+from domain.errors import IdempotencyInProgress, LastAdmin, StorageUnavailable, UserConflict
+from domain.idempotency import Completion
 from domain.listing import PageQuery, UserFilter
 from domain.model import Profile, Role, User, find_conflicts
 
@@ -48,19 +50,23 @@ class PostgresUserRepository:
     def __init__(self, pool: Pool, *, acquire_timeout: float) -> None:
         self._pool, self._acquire_timeout = pool, acquire_timeout
 
-    async def add(self, user: User) -> None:
-        await self._insert([user], indexed=False)
+    async def add(self, user: User, once: Completion | None = None) -> None:
+        await self._insert([user], indexed=False, once=once)
 
     async def add_many(self, users: Sequence[User]) -> None:
         await self._insert(users, indexed=True)
 
-    async def add_all(self, batches: AsyncIterable[Sequence[User]]) -> int:
+    async def add_all(self, batches: AsyncIterable[Sequence[User]], once: Completion | None = None) -> int:
         # One COPY, fed a batch at a time: the server stores one batch while the caller makes the
-        # next, on the other core. Only the profiles are kept, to name conflicts afterwards.
+        # next, on the other core. Only the profiles are kept, to name conflicts afterwards (and the
+        # users, for a keyed write's answer).
         profiles: list[Profile] = []
+        users: list[User] = []
 
         async def records() -> AsyncIterator[tuple[Any, ...]]:
             async for batch in batches:
+                if once is not None:
+                    users.extend(batch)
                 for user in batch:
                     profiles.append(user.profile)
                     yield row_of(user)
@@ -69,6 +75,8 @@ class PostgresUserRepository:
             if not await _copy(connection, records()):
                 await self._raise_conflicts(connection, profiles, indexed=True)
                 raise StorageUnavailable("a unique key stayed contended")
+            if once is not None:
+                await complete(connection, once, users)
         return len(profiles)
 
     async def get(self, user_id: UUID) -> User | None:
@@ -142,15 +150,15 @@ class PostgresUserRepository:
         async with connection_of(self._pool, self._acquire_timeout) as connection:
             await connection.fetchval("SELECT 1")
 
-    async def _insert(self, users: Sequence[User], *, indexed: bool) -> None:
+    async def _insert(self, users: Sequence[User], *, indexed: bool, once: Completion | None = None) -> None:
         """Writes first and explains after: on a unique violation, names the conflicts the domain's
         way; if the key was freed meanwhile, tries again."""
         for _ in range(_ATTEMPTS):
             async with connection_of(self._pool, self._acquire_timeout) as connection:
-                if len(users) == 1 and not indexed:
-                    inserted = await connection.execute(_INSERT, *row_of(users[0])) == "INSERT 0 1"
+                if once is None:
+                    inserted = await _write(connection, users, indexed=indexed)
                 else:
-                    inserted = await _copy(connection, [row_of(user) for user in users])
+                    inserted = await _write_once(connection, users[0], once)
                 if inserted:
                     return
                 await self._raise_conflicts(connection, [user.profile for user in users], indexed=indexed)
@@ -182,6 +190,50 @@ class PostgresUserRepository:
         conflicts = find_conflicts(profiles, lambda field, key: key in taken[field], indexed=indexed)
         if conflicts:
             raise UserConflict(conflicts)
+
+
+async def _write(connection: Connection, users: Sequence[User], *, indexed: bool) -> bool:
+    """All or nothing; False when a unique key is taken."""
+    if len(users) == 1 and not indexed:
+        return bool(await connection.execute(_INSERT, *row_of(users[0])) == "INSERT 0 1")
+    return await _copy(connection, [row_of(user) for user in users])
+
+
+# One user and the answer of its keyed write, in one statement (so one transaction, one round trip):
+# the user is inserted only while the claim holds its key unanswered (the row locked meanwhile), and
+# the answer is stored only when the user was. "UPDATE 0": the key was not held, or a unique key taken.
+_INSERT_ONCE = f"""
+WITH held AS (
+    SELECT 1 FROM idempotency_keys WHERE owner = $15 AND key = $16 AND token = $17 AND answer IS NULL
+    FOR UPDATE
+), new AS (
+    INSERT INTO users ({", ".join(COLUMNS)})
+    SELECT $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+           $9::timestamptz, $10::timestamptz, $11::int, $12::text, $13::text, $14::int
+    WHERE EXISTS (SELECT 1 FROM held)
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+UPDATE idempotency_keys SET answer = $18, expires_at = $19
+WHERE owner = $15 AND key = $16 AND token = $17 AND EXISTS (SELECT 1 FROM new)
+"""
+_HELD = """
+SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE owner = $1 AND key = $2 AND token = $3 AND answer IS NULL)
+"""
+
+
+async def _write_once(connection: Connection, user: User, once: Completion) -> bool:
+    """The user and the answer of `once`, together; False when a unique key is taken. Raises
+    IdempotencyInProgress, writing nothing, when the claim no longer holds its key unanswered."""
+    claim = once.claim
+    arguments = (claim.owner, claim.key, claim.token)
+    status = await connection.execute(
+        _INSERT_ONCE, *row_of(user), *arguments, once.answer([user]), once.expires_at
+    )
+    if status == "UPDATE 1":
+        return True
+    if not await connection.fetchval(_HELD, *arguments):
+        raise IdempotencyInProgress()
+    return False
 
 
 async def _copy(

@@ -7,6 +7,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -64,4 +65,18 @@ login_attempts = Table(
     Column("account", KEY, primary_key=True),
     Column("attempts", Integer, nullable=False),
     Column("window_started_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Idempotency keys per owner (`user:<id>`, `operator`, `anonymous`): held by a request's token while
+# its write runs (`answer` NULL, `expires_at` the end of the hold), then the write's answer, stored in
+# the write's own transaction and given again until `expires_at` (24 hours).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("owner", KEY, primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("fingerprint", Text, nullable=False),  # a keyed digest of the request, never the request
+    Column("token", Uuid, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("answer", LargeBinary),
 )

@@ -2,11 +2,13 @@
 is `adapters/schema`, the same as PostgreSQL's."""
 
 from adapters.sqlite.admin import backup, create_file, describe, migrate, path_of, revision, schema_behind
+from adapters.sqlite.idempotency_keys import SqliteIdempotencyKeys
 from adapters.sqlite.login_attempts import SqliteLoginAttempts
 from adapters.sqlite.repository import SqliteUserRepository
 from adapters.sqlite.store import SqliteStore, StoreOptions, run_store
 
 __all__ = [
+    "SqliteIdempotencyKeys",
     "SqliteLoginAttempts",
     "SqliteStore",
     "SqliteUserRepository",

@@ -14,7 +14,8 @@ from typing import Any
 from uuid import UUID, SafeUUID
 
 from adapters.sqlite.store import SqliteStore
-from domain.errors import LastAdmin, StorageUnavailable, UserConflict
+from domain.errors import IdempotencyInProgress, LastAdmin, StorageUnavailable, UserConflict
+from domain.idempotency import Completion
 from domain.listing import PageQuery, SortValue, UserFilter
 from domain.model import Profile, Role, User, find_conflicts
 
@@ -41,11 +42,13 @@ class SqliteUserRepository:
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
 
-    async def add(self, user: User) -> None:
+    async def add(self, user: User, once: Completion | None = None) -> None:
         def insert(connection: sqlite3.Connection) -> None:
             if connection.execute(_INSERT_IF_FREE, row_of(user)).rowcount != 1:
                 _raise_conflicts(connection, [user.profile], indexed=False)
                 raise StorageUnavailable("a unique key was taken, but no conflict was found")
+            if once is not None:
+                _complete(connection, once, [user])
 
         await self._store.write(insert)
 
@@ -53,10 +56,12 @@ class SqliteUserRepository:
         rows = [row_of(user) for user in users]
         await self._store.write(lambda connection: _insert_all(connection, rows, users))
 
-    async def add_all(self, batches: AsyncIterable[Sequence[User]]) -> int:
+    async def add_all(self, batches: AsyncIterable[Sequence[User]], once: Completion | None = None) -> int:
         # The writer takes the batches as they come, all in one savepoint: one transaction.
         feed: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        stored = asyncio.ensure_future(self._store.write(lambda c: _insert_fed(c, feed), unbounded=True))
+        stored = asyncio.ensure_future(
+            self._store.write(lambda c: _insert_fed(c, feed, once), unbounded=True)
+        )
         try:
             async for batch in batches:
                 if stored.done():
@@ -149,7 +154,7 @@ def _insert_all(connection: sqlite3.Connection, rows: list[tuple[Any, ...]], use
     connection.execute("RELEASE batch")
 
 
-def _insert_fed(connection: sqlite3.Connection, feed: queue.SimpleQueue[Any]) -> int:
+def _insert_fed(connection: sqlite3.Connection, feed: queue.SimpleQueue[Any], once: Completion | None) -> int:
     """The batches `feed` brings until _DONE (None: give up); returns how many users were stored."""
     users: list[User] = []
     failed = False
@@ -167,8 +172,26 @@ def _insert_fed(connection: sqlite3.Connection, feed: queue.SimpleQueue[Any]) ->
         connection.execute("ROLLBACK TO fed")  # to the state before the import, to explain
         _raise_conflicts(connection, [user.profile for user in users], indexed=True)
         raise StorageUnavailable("a unique key was taken, but no conflict was found")
+    if once is not None:
+        _complete(connection, once, users)  # raising, it leaves the savepoint for the store to undo
     connection.execute("RELEASE fed")
     return len(users)
+
+
+_COMPLETE = """
+UPDATE idempotency_keys SET answer = ?4, expires_at = ?5
+WHERE owner = ?1 AND key = ?2 AND token = ?3 AND answer IS NULL
+"""
+
+
+def _complete(connection: sqlite3.Connection, once: Completion, users: Sequence[User]) -> None:
+    """Stores the answer of a keyed write in the write under way; raises IdempotencyInProgress (the
+    write's savepoint is rolled back, the users with it) unless its claim still holds the key
+    unanswered."""
+    claim = once.claim
+    arguments = (claim.owner, claim.key, claim.token.hex, once.answer(users), timestamp(once.expires_at))
+    if connection.execute(_COMPLETE, arguments).rowcount != 1:
+        raise IdempotencyInProgress()
 
 
 def _keep_an_admin_besides(connection: sqlite3.Connection, user_id: UUID) -> None:
@@ -211,7 +234,7 @@ def _clause(conditions: list[str]) -> str:
 def timestamp(moment: datetime) -> str:
     """UTC, to the microsecond, in one fixed width (as SQLAlchemy writes DateTime on SQLite), so
     that the text sorts as the moments do."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return moment.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
 
 
 def moment(stored: str) -> datetime:

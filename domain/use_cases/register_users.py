@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import overload
 
 from domain.access import Caller
 from domain.credentials import Password
 from domain.errors import FieldError, Forbidden, InvalidInput, Unauthenticated
+from domain.idempotency import Completion, Once, Replays
 from domain.model import Draft, Profile, Role, User
 from domain.ports import Clock, IdSource, PasswordHasher, UserRepository
 
@@ -13,7 +15,8 @@ from domain.ports import Clock, IdSource, PasswordHasher, UserRepository
 class RegisterUser:
     """Registers one user. An admin may set any role; anyone else registers a member, and only when
     registration is open (no caller: Unauthenticated; a member: Forbidden). Raises InvalidInput, or
-    UserConflict when the username or email is taken."""
+    UserConflict when the username or email is taken. With `once` (an idempotency key), returns
+    the answer told of the user, once stored or as stored before (see Replays)."""
 
     def __init__(
         self,
@@ -23,33 +26,68 @@ class RegisterUser:
         hasher: PasswordHasher,
         *,
         open_registration: bool = False,
+        replays: Replays | None = None,
     ) -> None:
         self._users, self._clock, self._new_id, self._hasher = users, clock, new_id, hasher
-        self._open = open_registration
+        self._open, self._replays = open_registration, replays
 
-    async def __call__(self, caller: Caller | None, draft: Draft) -> User:
+    @overload
+    async def __call__(self, caller: Caller | None, draft: Draft) -> User: ...
+    @overload
+    async def __call__(self, caller: Caller | None, draft: Draft, once: Once) -> bytes: ...
+    async def __call__(self, caller: Caller | None, draft: Draft, once: Once | None = None) -> User | bytes:
         if caller is None or not caller.is_admin:
             if not self._open:
                 raise Unauthenticated("a token is needed") if caller is None else Forbidden("admins only")
             if draft.get("role") is not None:
                 raise Forbidden("only an admin may set a role")
         profile, password, role = parse_new_user(draft)
-        password_hash = None if password is None else await self._hasher.hash(password)
-        now = self._clock()
-        user = User(self._new_id(), profile, now, now, role=role, password_hash=password_hash)
-        await self._users.add(user)
-        return user
+
+        async def store(completion: Completion | None = None) -> list[User]:
+            password_hash = None if password is None else await self._hasher.hash(password)
+            now = self._clock()
+            user = User(self._new_id(), profile, now, now, role=role, password_hash=password_hash)
+            await self._users.add(user, completion)
+            return [user]
+
+        if once is None:
+            return (await store())[0]
+        assert self._replays is not None, "keyed writes need Replays"
+        return await self._replays(caller, once, ["user", _given(draft)], store)
 
 
 class RegisterUsers:
     """Registers a batch, all or nothing; admins only. Raises InvalidInput or UserConflict naming
-    every failing item by index, duplicates inside the batch included; then nothing is written."""
+    every failing item by index, duplicates inside the batch included; then nothing is written.
+    With `once` (an idempotency key), returns the answer told of the users (see Replays)."""
 
-    def __init__(self, users: UserRepository, clock: Clock, new_id: IdSource, hasher: PasswordHasher) -> None:
+    def __init__(
+        self,
+        users: UserRepository,
+        clock: Clock,
+        new_id: IdSource,
+        hasher: PasswordHasher,
+        *,
+        replays: Replays | None = None,
+    ) -> None:
         self._users, self._clock, self._new_id, self._hasher = users, clock, new_id, hasher
+        self._replays = replays
 
-    async def __call__(self, caller: Caller, drafts: Sequence[Draft]) -> list[User]:
+    @overload
+    async def __call__(self, caller: Caller, drafts: Sequence[Draft]) -> list[User]: ...
+    @overload
+    async def __call__(self, caller: Caller, drafts: Sequence[Draft], once: Once) -> bytes: ...
+    async def __call__(
+        self, caller: Caller, drafts: Sequence[Draft], once: Once | None = None
+    ) -> list[User] | bytes:
         caller.must_be_admin()
+        if once is None:
+            return await self._store(drafts)
+        assert self._replays is not None, "keyed writes need Replays"
+        request = ["users", [_given(draft) for draft in drafts]]
+        return await self._replays(caller, once, request, lambda completion: self._store(drafts, completion))
+
+    async def _store(self, drafts: Sequence[Draft], once: Completion | None = None) -> list[User]:
         now = self._clock()
         users: list[User] = []
         errors: list[FieldError] = []
@@ -76,7 +114,7 @@ class RegisterUsers:
             if errors:
                 raise InvalidInput(errors)
 
-        await self._users.add_all(batches())
+        await self._users.add_all(batches(), once)
         return users
 
     async def _hashes(self, passwords: list[Password | None]) -> dict[int, str]:
@@ -85,6 +123,11 @@ class RegisterUsers:
         given = [(index, password) for index, password in enumerate(passwords) if password is not None]
         hashes = await asyncio.gather(*(self._hasher.hash(password) for _, password in given))
         return {index: password_hash for (index, _), password_hash in zip(given, hashes, strict=True)}
+
+
+def _given(draft: Draft) -> dict[str, str]:
+    """The fields a request sets (an absent field and a null one are the same request)."""
+    return {name: value for name, value in draft.items() if value is not None}
 
 
 def parse_new_user(draft: Draft, *, index: int | None = None) -> tuple[Profile, Password | None, Role]:

@@ -52,7 +52,14 @@ def create_app(services: Services, *, fast_path: bool = True) -> FastAPI:
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                "If-None-Match",
+                "X-Request-ID",
+            ],
             expose_headers=["ETag", "Location", "Link", "Retry-After", "WWW-Authenticate", "X-Request-ID"],
             max_age=600,
         )

@@ -1,7 +1,7 @@
 """The requests clients send most, answered without FastAPI's routing, dependency solving and
 validation, which cost more than the answer itself: GET /api/v1/users/{id} (a canonical UUID, no
 If-None-Match), a plain GET /api/v1/users (limit, cursor and sort at most, each in its canonical
-form) and POST /api/v1/users with a JSON body that is valid as sent.
+form) and POST /api/v1/users with a JSON body that is valid as sent (with an Idempotency-Key or not).
 
 The answers are the routes' own: the same use cases, rendering and problems. Anything else (another
 spelling, another parameter, a body that does not validate) goes on to the FastAPI routes, which
@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import DomainError
+from domain.idempotency import Once
 from domain.listing import Sort
 from entrypoints.http.auth import caller_of
 from entrypoints.http.dependencies import Services
@@ -31,12 +32,13 @@ from entrypoints.http.headers import next_link
 from entrypoints.http.problems import HTTP_KINDS, domain_error, problem
 from entrypoints.http.render import page_fields, send_json, send_user
 from entrypoints.http.schemas import UserCreate
-from entrypoints.http.users import CURSOR_MAX, LIMIT_DEFAULT, LIMIT_MAX, PREFIX
+from entrypoints.http.stored import send_stored
+from entrypoints.http.users import CREATED, CURSOR_MAX, LIMIT_DEFAULT, LIMIT_MAX, PREFIX
 
 _ID = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 _SORTS = {sort.value: sort for sort in Sort}
-_READ = (b"authorization", b"content-type", b"if-none-match")  # the headers the fast path reads
+_READ = (b"authorization", b"content-type", b"if-none-match", b"idempotency-key")  # the headers read
 
 
 class FastPath:
@@ -115,13 +117,20 @@ class FastPath:
             await self.app(scope, _replay(body, receive), send)
             return
         scope["route"] = self.create
+        key = headers.get(b"idempotency-key")
         try:
             caller = await caller_of(headers.get(b"authorization"), self.services, required=False)
-            user = await self.services.register_user()(caller, draft)
+            if key is not None:
+                answer = await self.services.register_user()(caller, draft, Once(key, CREATED))
+            else:
+                user = await self.services.register_user()(caller, draft)
         except DomainError as error:
             await _problem(scope, receive, send, error)
             return
-        await send_user(send, user, 201, {"Location": f"{PREFIX}/{user.id}"})
+        if key is not None:
+            await send_stored(send, answer)
+        else:
+            await send_user(send, user, 201, {"Location": f"{PREFIX}/{user.id}"})
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:

@@ -107,7 +107,8 @@ def _declare_headers(operation: dict[str, Any]) -> None:
     for status, response in operation["responses"].items():
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = REQUEST_ID
-        if status in ("429", "503"):
+        keyed = any(parameter["name"] == "idempotency-key" for parameter in parameters)
+        if status in ("429", "503") or (status == "409" and keyed):
             headers["Retry-After"] = header("Seconds to wait before retrying", pattern=r"^[0-9]+$")
         if status == "401":
             headers["WWW-Authenticate"] = header('`Bearer`, with `error="invalid_token"` when one was sent')

@@ -16,6 +16,8 @@ from domain.errors import (
     CursorWithOffset,
     DomainError,
     Forbidden,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
     InvalidCursor,
     InvalidGrant,
     InvalidInput,
@@ -91,6 +93,18 @@ DOMAIN_KINDS: dict[type[DomainError], Kind] = {
         "Too many failed logins for this account; retry after the seconds in Retry-After.",
     ),
     LastAdmin: Kind(409, "last_admin", "Last admin", "The last admin can be neither removed nor demoted."),
+    IdempotencyKeyReused: Kind(
+        422,
+        "idempotency_key_reused",
+        "Idempotency key reused",
+        "This Idempotency-Key came with another request; a new request needs a new key.",
+    ),
+    IdempotencyInProgress: Kind(
+        409,
+        "idempotency_in_progress",
+        "Request in progress",
+        "A request with this Idempotency-Key is still running; retry after the seconds in Retry-After.",
+    ),
 }
 # The token endpoint's own refusals (RFC 6749, 5.2), with `error` as OAuth clients read it.
 OAUTH_KINDS = {
@@ -143,6 +157,8 @@ async def domain_error(request: Request, error: Exception) -> JSONResponse:
         return problem(
             kind, headers={"WWW-Authenticate": 'Bearer error="invalid_token"' if sent else "Bearer"}
         )
+    if isinstance(error, IdempotencyInProgress):
+        return problem(kind, headers={"Retry-After": RETRY_AFTER_SECONDS})
     if isinstance(error, TooManyAttempts):
         return problem(kind, headers={"Retry-After": str(max(1, math.ceil(error.retry_after)))})
     if isinstance(error, InvalidGrant):

@@ -1,14 +1,16 @@
 """The /api/v1/users routes: parse, call one use case, shape the answer."""
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import WithJsonSchema
 from starlette.routing import Match
 from starlette.types import Scope
 
 from domain.access import Caller
+from domain.idempotency import KEY_MAX, KEY_PATTERN, Once
 from domain.listing import FILTER_MAX, Sort, UserFilter
 from domain.model import PRINTABLE_PATTERN
 from domain.use_cases import (
@@ -23,9 +25,10 @@ from domain.use_cases import (
 from entrypoints.http.auth import AUTHENTICATED, CALLER_IF_ANY
 from entrypoints.http.dependencies import provided
 from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
-from entrypoints.http.openapi import header, operation_id, problems
+from entrypoints.http.openapi import header, operation_id, problem, problems
 from entrypoints.http.render import json_response, page_fields, user_fields, user_response
 from entrypoints.http.schemas import EntityTags, UserCreate, UserList, UserOut, UserPage, UserPatch
+from entrypoints.http.stored import created, created_all, stored_response
 
 PREFIX = "/api/v1/users"
 BULK_MAX = 1000
@@ -84,6 +87,29 @@ IfNoneMatch = Annotated[
     ),
 ]
 Filter = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX, pattern=PRINTABLE_PATTERN)]
+# Checked by the domain (a 422 naming `idempotency-key`); the schema publishes the rule.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        description="Makes retries safe: a repeat of this request with this key within 24 hours gets"
+        " the first answer again (status, body, ETag, Location) and writes nothing; with another body,"
+        " 422 `idempotency_key_reused`; while the first still runs, 409 `idempotency_in_progress`."
+        " Keys are the caller's own (the token's user; without a token, shared by anyone: make"
+        " them unguessable, a UUID for instance)",
+    ),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": KEY_PATTERN}),
+]
+# What a keyed create can answer beyond the others.
+KEYED: dict[int | str, dict[str, Any]] = {
+    409: problem(
+        "Username or email taken (`user_conflict`), or a request with this Idempotency-Key still"
+        " running (`idempotency_in_progress`, see Retry-After)"
+    ),
+    422: problem(
+        "Invalid input, or an Idempotency-Key that came with another request (`idempotency_key_reused`)"
+    ),
+}
+CREATED = created(lambda user: f"{PREFIX}/{user.id}")  # how a keyed create's answer is told
 
 
 @router.post(
@@ -93,15 +119,19 @@ Filter = Annotated[str | None, Query(min_length=1, max_length=FILTER_MAX, patter
     response_model=UserOut,
     responses={
         201: {"headers": {**ETAG, "Location": header("The new user's URL")}, "links": CREATED_LINKS},
-        **problems(403, 409, 413, 415),
+        **problems(403, 413, 415),
+        **KEYED,
     },
 )
 async def register_user(
     body: UserCreate,
     caller: Caller | None = CALLER_IF_ANY,
     register: RegisterUser = provided(lambda services: services.register_user),
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """An admin registers anyone; without a token, only when the operator opened registration."""
+    if idempotency_key is not None:
+        return stored_response(await register(caller, body.draft(), Once(idempotency_key, CREATED)))
     user = await register(caller, body.draft())
     return user_response(user, 201, {"Location": f"{PREFIX}/{user.id}"})
 
@@ -111,15 +141,19 @@ async def register_user(
     status_code=201,
     dependencies=[AUTHENTICATED, JSON],
     response_model=UserList,
-    responses=problems(403, 409, 413, 415),
+    responses={**problems(403, 413, 415), **KEYED},
 )
 async def register_users(
     body: Annotated[list[UserCreate], Body(min_length=1, max_length=BULK_MAX)],
     caller: Caller = AUTHENTICATED,
     register: RegisterUsers = provided(lambda services: services.register_users),
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """All or nothing: when any item fails, nothing is written and every failing item is named."""
-    users = await register(caller, [item.draft() for item in body])
+    drafts = [item.draft() for item in body]
+    if idempotency_key is not None:
+        return stored_response(await register(caller, drafts, Once(idempotency_key, created_all)))
+    users = await register(caller, drafts)
     return json_response({"items": [user_fields(user) for user in users]}, 201)
 
 

@@ -84,6 +84,15 @@ async def test_creates_reads_and_pages_answer_alike(both: list[httpx.AsyncClient
         headers={"content-type": "application/json; charset=utf-8"},
     )  # fmt: skip
     await same_answer(both, "POST", API, json=ada, headers={"authorization": "Bearer nonsense"})
+    bob = {"username": "bob", "email": "bob@example.com"}
+    for body, key in [
+        (bob, "k1"), (bob, "k1"),  # 201, then the same again
+        ({**bob, "first_name": "Bob"}, "k1"),  # 422 reused
+        (ada, "k2"),  # 409 taken, not stored
+        ({"username": "cy", "email": "cy@example.com"}, "k2"),  # 201: the key was given back
+        (bob, ""), (bob, "x" * 256), (bob, "tab\there"), (bob, " k1"),  # 422 bad keys; " k1" is "k1"
+    ]:  # fmt: skip
+        await same_answer(both, "POST", API, json=body, headers={"idempotency-key": key})
 
     for url in [
         f"{API}/{ADA_ID}",
@@ -129,6 +138,8 @@ async def test_the_fast_path_answers_the_commonest_requests_without_the_routes()
     client._transport.app.router.routes.clear()  # type: ignore[attr-defined]  # the routes are gone
 
     created = await client.post(API, json={"username": "ada", "email": "ada@example.com"})
+    keyed = {"username": "bob", "email": "bob@example.com"}, {"idempotency-key": "k"}
+    assert (await client.post(API, json=keyed[0], headers=keyed[1])).status_code == 201
     one = await client.get(f"{API}/{ADA_ID}")
     page = await client.get(API, params={"limit": 1, "sort": "username"})
     beyond = await client.get(API, params={"q": "ada"})  # not a plain page: for the routes, gone

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 import schemathesis
@@ -26,7 +26,9 @@ from schemathesis.python.asgi import shutdown_lifespans
 from adapters.postgres import PoolOptions, PostgresUserRepository, open_pool
 from adapters.sqlite import SqliteUserRepository
 from bootstrap import Container, Settings, create_container
+from domain.listing import Keyset, PageQuery, Sort, UserFilter
 from domain.model import Profile, Role, User
+from domain.ports import UserRepository
 from domain.sources import Uuid7Ids
 from entrypoints.http import create_app
 from tests.api.conftest import ADMIN, TESTING
@@ -104,6 +106,7 @@ def fuzz(settings: Settings) -> Report:
 
         def set(self, case: schemathesis.Case[Any], token: str, context: schemathesis.AuthContext) -> None:
             case.headers["Authorization"] = f"Bearer {token}"
+            _one_key_per_request(case)
 
     schema.auth(refresh_interval=None)(AsTheAdmin)
     report = Report()
@@ -126,18 +129,44 @@ def fuzz(settings: Settings) -> Report:
     return report
 
 
+def _one_key_per_request(case: schemathesis.Case[Any]) -> None:
+    """What the schema cannot say: an Idempotency-Key belongs to one request. A valid key drawn
+    again for another body is rightly a 422 `idempotency_key_reused`, so each valid case sends a
+    key of its own (invalid keys stay as drawn, and must be refused)."""
+    if case.headers is None or case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    for name in list(case.headers):
+        if name.lower() == "idempotency-key":
+            case.headers[name] = uuid4().hex
+
+
 async def _read(container: Container, user_id: UUID) -> User:
     settings = container.settings()
     if settings.storage == "memory":
-        user: User | None = await container.repository().get(user_id)
-    elif settings.storage == "sqlite":
+        return await _an_admin(container.repository(), user_id)
+    if settings.storage == "sqlite":
         async with open_store(settings.dsn()) as store:
-            user = await SqliteUserRepository(store).get(user_id)
-    else:
-        async with open_pool(settings.dsn(), PoolOptions(min_size=1, max_size=1)) as pool:
-            user = await PostgresUserRepository(pool, acquire_timeout=5).get(user_id)
-    assert user is not None, "the admin is never removed: it is the last one"
-    return user
+            return await _an_admin(SqliteUserRepository(store), user_id)
+    async with open_pool(settings.dsn(), PoolOptions(min_size=1, max_size=1)) as pool:
+        return await _an_admin(PostgresUserRepository(pool, acquire_timeout=5), user_id)
+
+
+async def _an_admin(repository: UserRepository, user_id: UUID) -> User:
+    """The admin as stored; or, when a generated request made another admin and then demoted or
+    removed this one, any admin still stored (the last one is never removed)."""
+    user = await repository.get(user_id)
+    if user is not None and user.role is Role.ADMIN:
+        return user
+    after = None
+    for _ in range(100):  # pages of 200: far more users than a run makes
+        page = await repository.list(PageQuery(Sort.CREATED_AT, UserFilter(), limit=200, after=after))
+        admins = [user for user in page if user.role is Role.ADMIN]
+        if admins:
+            return admins[0]
+        if len(page) < 200:
+            break
+        after = Keyset.of(page[-1], Sort.CREATED_AT)
+    raise AssertionError("no admin is left: the last one was removed or demoted")
 
 
 async def _store(container: Container, user: User) -> None:

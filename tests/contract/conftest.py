@@ -4,10 +4,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.memory import InMemoryLoginAttempts, InMemoryUserRepository
-from adapters.postgres import PoolOptions, PostgresLoginAttempts, PostgresUserRepository, open_pool
-from adapters.sqlite import SqliteLoginAttempts, SqliteUserRepository
+from adapters.memory_keys import InMemoryIdempotencyKeys
+from adapters.postgres import (
+    PoolOptions,
+    PostgresIdempotencyKeys,
+    PostgresLoginAttempts,
+    PostgresUserRepository,
+    open_pool,
+)
+from adapters.sqlite import SqliteIdempotencyKeys, SqliteLoginAttempts, SqliteUserRepository
 from domain.model import Profile, Role, User
-from domain.ports import LoginAttempts, UserRepository
+from domain.ports import IdempotencyKeys, LoginAttempts, UserRepository
 from domain.sources import Uuid7Ids
 from tests.postgres import empty
 from tests.sqlite import migrated_file, open_store
@@ -31,6 +38,26 @@ async def repository(request: pytest.FixtureRequest) -> AsyncIterator[UserReposi
     await empty(url)
     async with open_pool(url, PoolOptions(min_size=1, max_size=25)) as pool:
         yield PostgresUserRepository(pool, acquire_timeout=5)
+
+
+@pytest.fixture(params=STORAGES)
+async def keyed(request: pytest.FixtureRequest) -> AsyncIterator[tuple[UserRepository, IdempotencyKeys]]:
+    """A repository and the idempotency keys it completes, on one store."""
+    if request.param == "memory":
+        keys = InMemoryIdempotencyKeys()
+        yield InMemoryUserRepository(keys), keys
+        return
+    if request.param == "sqlite":
+        async with open_store(migrated_file(request.getfixturevalue("tmp_path"))) as store:
+            yield SqliteUserRepository(store), SqliteIdempotencyKeys(store)
+        return
+    url: str = request.getfixturevalue("database_url")
+    await empty(url)
+    async with open_pool(url, PoolOptions(min_size=1, max_size=25)) as pool:
+        yield (
+            PostgresUserRepository(pool, acquire_timeout=5),
+            PostgresIdempotencyKeys(pool, acquire_timeout=5),
+        )
 
 
 @pytest.fixture(params=STORAGES)

@@ -133,3 +133,127 @@ async def fetch_all(url: str, query: str) -> list[dict[str, object]]:
         return [dict(row) for row in await connection.fetch(query)]
     finally:
         await connection.close()
+
+
+KEYED_REQUESTS, ATTEMPTS = 600, 100
+LEASE = 3  # seconds a dead request's hold on its key lasts (its release may fail with the database)
+
+
+def keyed_body(n: int) -> dict[str, str]:
+    return {"username": f"keyed{n}", "email": f"keyed{n}@example.com"}
+
+
+async def test_a_client_retrying_with_its_key_gets_each_user_stored_once_while_connections_die(
+    tmp_path: Path, database: str
+) -> None:
+    """Every 503 and every cut connection is retried with the request's own Idempotency-Key, as
+    are 409 idempotency_in_progress (after Retry-After): at the end each key has exactly one user,
+    no retry met a 409 for its own earlier attempt other than "in progress", and every 201 names a
+    stored user."""
+    proxy = Proxy.to(database)
+    await proxy.start()
+    name = f"retries-{uuid.uuid4().hex[:8]}"
+    env = environment(
+        database_url=proxy.route(database),
+        application_name=name,
+        pool_min_size="4",
+        pool_max_size="10",
+        pool_acquire_timeout="1",
+        connect_timeout="1",
+        idempotency_lease=str(LEASE),
+    )
+    service = await asyncio.to_thread(Service.start, tmp_path, env)
+    front = Proxy.to(service.base)
+    await front.start()
+    seen: dict[int, list[str]] = {}  # every attempt's outcome, by request
+    created: dict[int, httpx.Response] = {}
+    numbers = itertools.count()
+    killed: list[int] = []
+    # After so many users acknowledged: the server's database connections killed, its path to the
+    # database cut for 2 s, or the clients' connections to the server dropped (answers lost, their
+    # writes done or not).
+    schedule = {100: "kill", 150: "drop", 250: "cut", 350: "drop", 450: "kill", 500: "drop"}
+    reached = {at: asyncio.Event() for at in schedule}
+
+    async def send(client: httpx.AsyncClient, n: int) -> None:
+        headers = {"Idempotency-Key": f"create-{n}-{name}"}
+        outcomes = seen.setdefault(n, [])
+        for _ in range(ATTEMPTS):
+            try:
+                answer = await client.post(API, json=keyed_body(n), headers=headers)
+            except httpx.TransportError as error:
+                outcomes.append(type(error).__name__)
+                await asyncio.sleep(0.1)
+                continue
+            code = answer.json().get("code") if answer.status_code >= 400 else None
+            outcomes.append(f"{answer.status_code} {code or ''}".strip())
+            if answer.status_code == 201:
+                created[n] = answer
+                return
+            if answer.status_code not in (409, 503) or code not in (
+                "idempotency_in_progress",
+                "storage_unavailable",
+            ):
+                return  # anything else is a failure of the test, below
+            await asyncio.sleep(float(answer.headers["retry-after"]))
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        while (n := next(numbers)) < KEYED_REQUESTS:
+            await send(client, n)
+            if event := reached.get(len(created)):
+                event.set()
+
+    async def faults() -> None:
+        for at, fault in schedule.items():
+            await reached[at].wait()
+            if fault == "kill":
+                killed.append(await kill_connections(name))
+            elif fault == "cut":
+                await proxy.cut()
+                await asyncio.sleep(2)
+                await proxy.start()
+            else:
+                await front.cut()
+                await front.start()
+
+    try:
+        limits = httpx.Limits(max_connections=CONCURRENCY)
+        admin = await asyncio.to_thread(service.login)
+        base = f"http://127.0.0.1:{front.port}"
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits, headers=admin) as client:
+            await asyncio.gather(faults(), *(client_loop(client) for _ in range(CONCURRENCY)))
+        rows = {
+            row["email"]: (str(row["id"]), row["username"])
+            for row in await fetch_all(database, "SELECT id, username, email FROM users")
+        }
+        answered = await fetchval(database, "SELECT count(*) FROM idempotency_keys WHERE answer IS NOT NULL")
+    finally:
+        service.kill()
+        await front.cut()
+        await proxy.cut()
+
+    outcomes = Counter(outcome for attempts in seen.values() for outcome in attempts)
+    retried = sum(len(attempts) > 1 for attempts in seen.values())
+    dropped = sum(any("Error" in outcome for outcome in attempts) for attempts in seen.values())
+    print(
+        f"\n{KEYED_REQUESTS} keyed creates, {retried} retried, {dropped} after a dropped connection:"
+        f" {dict(outcomes)}; connections killed: {killed}"
+    )
+    assert sum(killed) > 0
+    assert retried > 0, outcomes  # the faults did bite
+    assert dropped > 0, outcomes
+    complaints = [line for line in service.output().splitlines() if " ERROR " in line or "Error" in line]
+    assert set(outcomes) <= {
+        "201",
+        "409 idempotency_in_progress",
+        "503 storage_unavailable",
+        "ReadError",
+        "RemoteProtocolError",
+        "ConnectError",
+    }, (outcomes, complaints[:40])
+    assert sorted(created) == list(range(KEYED_REQUESTS)), "every request ends in a 201 within its attempts"
+    for n, answer in created.items():  # each key has its one user, the one its 201 names
+        sent, user = keyed_body(n), answer.json()
+        assert rows.get(sent["email"]) == (user["id"], sent["username"]), n
+    assert len(rows) == KEYED_REQUESTS + 1  # and the first admin; no user twice
+    assert answered == KEYED_REQUESTS

@@ -44,14 +44,20 @@ UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]")
 
 @pytest.fixture(params=["text", "json"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
-    service = Service.start(tmp_path, environment(log_format=request.param))
+    # Behind a trusted proxy (here: any local client), the client address logged is what
+    # X-Forwarded-For says: a value the client chose.
+    env = environment(log_format=request.param, forwarded_allow_ips="127.0.0.1")
+    service = Service.start(tmp_path, env)
     yield service
     service.kill()
 
 
-# Headers too: bytes past ASCII are read as Latin-1 (0x85 is NEL), and no header value reaches the
-# log as sent (an X-Request-ID that is not sane is replaced).
+# Headers too: bytes past ASCII are read as Latin-1 (0x85 is NEL). An X-Request-ID that is not sane
+# is replaced; X-Forwarded-For is logged as the client's address.
+# (Its last comma-separated entry is taken: this one has no comma.)
+FORWARDED_FOR = b"203.0.113.9\x85" + FORGED.replace(",", ".").encode()
 HEADERS = {
+    b"X-Forwarded-For": FORWARDED_FOR,
     b"User-Agent": b"agent\x85" + FORGED.encode(),
     b"X-Request-ID": b"id\xe2\x80\xa8" + FORGED.encode(),
     b"Referer": b"\x9b2K" + FORGED.encode(),
@@ -88,16 +94,17 @@ def test_no_client_value_forges_a_line_of_the_log(server: Service) -> None:
         access = [line for line in lines if " users_api.access " in line and "/nothing/" in line]
         assert len(access) == len(PATHS), "\n".join(access)
         for line, kind in zip(access, KINDS, strict=True):
-            assert line.count("users_api.access") == 2, (kind, line)  # ours, and the fake in the path
-            assert line.endswith(" ms from 127.0.0.1"), (kind, line)  # the line's own end
+            # Ours, and the fakes in the path and in X-Forwarded-For, on one line.
+            assert line.count("users_api.access") == 3, (kind, line)
+            assert line.endswith(r" ms from 203.0.113.9\x85" + FORGED.replace(",", ".")), (kind, line)
         assert r"/nothing/x\x0a2026-12-01" in access[0]  # the line feed, written as an escape
         return
     records = [json.loads(line) for line in lines if line.startswith("{")]
     assert all(line.startswith("{") or line.startswith("users-api: ") for line in lines), lines
     logged = [record for record in records if record["logger"] == "users_api.access"]
     logged = [record for record in logged if "/nothing/" in record["message"]]
-    # One record per request, and in it the path as it was sent, every character of it (between the
-    # method and "404 0.7 ms from 127.0.0.1").
-    assert [record["message"].split(" ")[1:-5] for record in logged] == [
-        path.split(" ") for path in PATHS.values()
-    ]
+    # One record per request, and in it the path and the address as they were sent, every character.
+    assert len(logged) == len(PATHS)
+    for record, path in zip(logged, PATHS.values(), strict=True):
+        assert record["message"].startswith(f"GET {path} 404 "), record
+        assert record["client"] == FORWARDED_FOR.decode("latin-1"), record

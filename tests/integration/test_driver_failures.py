@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from adapters.postgres import PoolOptions, PostgresUserRepository, open_pool
+from adapters.postgres.errors import storage_errors
 from domain.errors import StorageUnavailable
 from domain.listing import UserFilter
 from domain.sources import Uuid7Ids
@@ -90,3 +91,22 @@ async def test_a_pool_that_cannot_close_in_time_is_cut(database_url: str) -> Non
         assert left == 0
     finally:
         await observer.close()
+
+
+async def test_a_transaction_whose_connection_was_cut_under_it_is_unavailable(database_url: str) -> None:
+    """Its end then fails too ("cannot call Transaction.__aexit__(): the underlying connection is
+    closed"): a lost connection like the rest, not a bug."""
+    connection = await asyncpg.connect(database_url)
+
+    async def cut_in_a_transaction() -> None:
+        with storage_errors():
+            async with connection.transaction():
+                await execute(database_url, f"SELECT pg_terminate_backend({connection.get_server_pid()})")
+                await connection.execute("SELECT 1")
+
+    try:
+        with pytest.raises(StorageUnavailable) as raised:
+            await cut_in_a_transaction()
+        assert isinstance(raised.value.__cause__, asyncpg.InterfaceError)
+    finally:
+        await connection.close()

@@ -62,7 +62,7 @@ async def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(own_
     assert await tables(own_database) == {"alembic_version"}
 
     await asyncio.to_thread(migrate, own_database)
-    assert await tables(own_database) == {"alembic_version", "users", "login_attempts"}
+    assert await tables(own_database) == {"alembic_version", "users", "login_attempts", "idempotency_keys"}
     assert await asyncio.to_thread(drift, own_database) == []
 
 
@@ -87,7 +87,7 @@ def test_on_sqlite_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(
     assert file_tables(url) == {"alembic_version"}
 
     migrate_file(url)
-    assert file_tables(url) == {"alembic_version", "users", "login_attempts"}
+    assert file_tables(url) == {"alembic_version", "users", "login_attempts", "idempotency_keys"}
     assert drift(url) == []
 
 
