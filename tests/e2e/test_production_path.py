@@ -108,11 +108,16 @@ class Outcome:
 
 
 async def mixed_load(
-    client: httpx.AsyncClient, headers: dict[str, str], ids: list[str], count: int, tag: str
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    ids: list[str],
+    count: int,
+    tag: str,
+    outcomes: list[Outcome] | None = None,
 ) -> list[Outcome]:
     """`count` requests, CONCURRENCY at a time: GET by id, a page, a create, and every tenth a
-    login (all of them as the admin)."""
-    outcomes: list[Outcome] = []
+    login (all of them as the admin). Each outcome is appended to `outcomes` as it comes."""
+    outcomes = [] if outcomes is None else outcomes
     numbers = itertools.count()
 
     async def one(n: int) -> None:
@@ -228,9 +233,13 @@ async def test_a_replica_killed_under_load_costs_only_its_requests_in_flight(sta
     async with stack.client() as client:
         headers = await admin_headers(client)
         ids = await some_users(client, headers, 20)
-        load = asyncio.create_task(mixed_load(client, headers, ids, 900, "killed"))
-        await asyncio.sleep(1.5)
-        assert not load.done(), "the load should still be running"
+        so_far: list[Outcome] = []
+        load = asyncio.create_task(mixed_load(client, headers, ids, 900, "killed", so_far))
+        deadline = time.monotonic() + 60
+        while len(so_far) < 300:  # a third of the load answered: the kill falls in the middle
+            assert time.monotonic() < deadline, len(so_far)
+            assert not load.done(), len(so_far)
+            await asyncio.sleep(0.01)
         killed_at = time.monotonic()
         stack.replicas[0].kill()
         outcomes = await load
