@@ -40,8 +40,11 @@ def hs512() -> str:
 
 
 def test_a_token_reads_back_as_its_user_role_and_credentials_version() -> None:
-    token = tokens().issue(ADA)
-    claims = tokens().read(token.value)
+    # Issued now, not at NOW (the import): PyJWT checks the expiry by the wall clock, and a loaded
+    # machine can take more than a token's 15 minutes from collecting this module to running it.
+    signer = tokens(datetime.now(UTC))
+    token = signer.issue(ADA)
+    claims = signer.read(token.value)
     assert (claims.user_id, claims.role, claims.credentials_version) == (ADA.id, Role.ADMIN, 1)
     assert token.expires_in == 900
     payload = jwt.decode(token.value, SECRET, algorithms=["HS256"], issuer="users-api")
