@@ -53,12 +53,13 @@ def user(name: str) -> dict[str, str]:
 
 
 async def refuses_connections(base: str, within: float) -> bool:
-    """True once a new connection is refused (the listening socket is closed), polling up to `within` s."""
+    """True once a new connection is refused (the listening socket is closed), polling up to `within` s.
+    A connection the kernel had queued when the socket closed is reset instead: refused all the same."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
             await asyncio.to_thread(httpx.get, f"{base}/health/live", timeout=1)
-        except httpx.ConnectError:
+        except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError):
             return True
         except httpx.TimeoutException:
             pass  # accepted by the kernel, but no longer served: not yet refused

@@ -89,15 +89,18 @@ async def test_a_read_past_its_budget_goes_on_in_a_thread_while_the_loop_serves(
 
     ticking = asyncio.ensure_future(ticker())
     await asyncio.sleep(0.02)
+    started = time.perf_counter()
     try:
         assert await store.read(slow) == 3_000_000
     finally:
+        elapsed = time.perf_counter() - started
         ticking.cancel()
 
     assert threads[0] == threading.current_thread().name  # tried on the loop first
     assert threads[1].startswith("sqlite-reader")  # then on a reader thread
     assert len(gaps) >= 5, "the loop ticked while the read ran"
-    assert max(gaps) < 0.25, f"the loop stalled for {max(gaps) * 1000:.0f} ms"
+    # A loop held by the read would stall for all of it; a busy machine may pause it for a while.
+    assert max(gaps) < max(0.25, elapsed / 2), f"the loop stalled {max(gaps):.2f} s of a {elapsed:.2f} s read"
 
 
 async def test_a_quick_read_stays_on_the_loop(store: SqliteStore) -> None:
