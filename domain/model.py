@@ -40,6 +40,8 @@ def canonical(value: str) -> str:
     Every adapter compares these keys and never lower-cases on its own, because Python's and
     PostgreSQL's notions of lower case differ on some characters.
     """
+    if value.isascii():  # the same, sooner: ASCII is NFKC already, and folds to its lower case
+        return value.lower()
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
 
 

@@ -6,12 +6,13 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 _VERSION_7 = 0x7 << 76
 _VARIANT_RFC = 0b10 << 62
 _RAND_B = (1 << 62) - 1
 _RANDOM_AHEAD = 10 * 512
+_new, _set = object.__new__, object.__setattr__
 
 
 def utc_now() -> datetime:
@@ -41,7 +42,11 @@ class Uuid7Ids:
             if value <= self._last:
                 value = self._successor(random)
             self._last = value
-            return UUID(int=value)
+        # UUID(int=value) without UUID.__init__'s checks (Python code; value is 128 bits by making).
+        made = _new(UUID)
+        _set(made, "int", value)
+        _set(made, "is_safe", SafeUUID.unknown)
+        return made
 
     def _successor(self, random: int) -> int:
         millis, rand_a, rand_b = self._last >> 80, (self._last >> 64) & 0xFFF, self._last & _RAND_B
