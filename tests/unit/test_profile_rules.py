@@ -1,3 +1,5 @@
+import unicodedata
+
 import pytest
 
 from domain.errors import FieldError, InvalidInput
@@ -120,3 +122,11 @@ def test_a_profile_carries_its_keys_and_search_text_but_equality_ignores_them() 
     assert (profile.username_key, profile.email_key) == ("ada", "ada@example.com")
     assert profile.search_text == "ada\nada@example.com\nlovelace"
     assert profile == Profile("Ada", "Ada@Example.com", None, "Lovelace")
+
+
+def test_an_ascii_key_is_what_normalizing_and_folding_make_of_it() -> None:
+    """canonical() takes a shortcut for ASCII; the rule it stands for, written out independently."""
+    values = [chr(code) for code in range(128)] + ["Ada.Lovelace-1815", "MiXeD_Case@Example.COM", ""]
+    for value in values:
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+        assert canonical(value) == folded, repr(value)
