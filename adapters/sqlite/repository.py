@@ -57,21 +57,29 @@ class SqliteUserRepository:
         await self._store.write(lambda connection: _insert_all(connection, rows, users))
 
     async def add_all(self, batches: AsyncIterable[Sequence[User]], once: Completion | None = None) -> int:
-        # The writer takes the batches as they come, all in one savepoint: one transaction.
+        # The writer takes the batches as they come, all in one savepoint: one transaction. It is
+        # asked for only once the first batch is made (a bulk's passwords hashed, a file's first
+        # rows read and checked), so the file's one writer is not held while the loop works on it;
+        # a batch of `POST /users/bulk` is its whole body. An import of many batches in one
+        # transaction (`--atomic`) holds the writer for as long as it reads.
         feed: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        coming = aiter(batches)
+        first = await anext(coming, _DONE)
+        feed.put(first)
         stored = asyncio.ensure_future(
             self._store.write(lambda c: _insert_fed(c, feed, once), unbounded=True)
         )
-        try:
-            async for batch in batches:
-                if stored.done():
-                    break
-                feed.put(batch)
-        except BaseException:
-            feed.put(None)  # nothing is written
-            await asyncio.gather(stored, return_exceptions=True)
-            raise
-        feed.put(_DONE)
+        if first is not _DONE:
+            try:
+                async for batch in coming:
+                    if stored.done():
+                        break
+                    feed.put(batch)
+            except BaseException:
+                feed.put(None)  # nothing is written
+                await asyncio.gather(stored, return_exceptions=True)
+                raise
+            feed.put(_DONE)
         return await stored
 
     async def get(self, user_id: UUID) -> User | None:

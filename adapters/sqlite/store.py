@@ -155,7 +155,11 @@ class SqliteStore:
             raise StorageUnavailable("the SQLite writer is not running")
         job = _Job(work, future, loop)
         self._jobs.put(job)
-        await asyncio.wait([future], timeout=limit)
+        try:
+            await asyncio.wait([future], timeout=limit)
+        except asyncio.CancelledError:  # its request was cut (a shutdown): unless begun, never run
+            job.give_up()
+            raise
         if not future.done() and job.give_up():
             future.cancel()
             raise StorageUnavailable(f"a write waited more than {limit} s for the database")
@@ -206,15 +210,20 @@ class SqliteStore:
 
 def _commit_group(connection: sqlite3.Connection, jobs: list[_Job]) -> None:
     """Every job in one transaction, each in its own savepoint; each told its outcome after COMMIT."""
+    begun: list[_Job] = []
     outcomes: list[tuple[Any, BaseException | None]] = []
     try:
         connection.execute("BEGIN IMMEDIATE")
-        jobs = [job for job in jobs if job.begin()]  # those whose callers still wait, from here on
         for job in jobs:
+            if not job.begin():  # its caller gave up while the jobs before it ran: it never runs
+                continue
+            begun.append(job)
             connection.execute("SAVEPOINT job")
             try:
                 result = job.work(connection)
             except Exception as error:
+                if not connection.in_transaction:  # SQLite undid the whole transaction (a full disk)
+                    raise sqlite3.OperationalError(f"the transaction was rolled back: {error}") from error
                 connection.execute("ROLLBACK TO job")
                 connection.execute("RELEASE job")
                 outcomes.append((None, unavailable(error) if isinstance(error, sqlite3.Error) else error))
@@ -228,8 +237,13 @@ def _commit_group(connection: sqlite3.Connection, jobs: list[_Job]) -> None:
                 connection.execute("ROLLBACK")
             except sqlite3.Error:
                 log.warning("a rollback failed after %s", type(error).__name__)
-        outcomes = [(None, unavailable(error))] * len(jobs)
-    for job, (result, failed) in zip(jobs, outcomes, strict=True):
+        failure = StorageUnavailable(f"SQLite: {error}")
+        failure.__cause__ = error
+        for job in jobs:  # nothing of the group was written: each caller still waiting is told so
+            if job in begun or job.begin():
+                job.settle(None, failure)
+        return
+    for job, (result, failed) in zip(begun, outcomes, strict=True):
         job.settle(result, failed)
 
 

@@ -6,12 +6,15 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from adapters.sqlite import SqliteStore, StoreOptions
+from adapters.sqlite import SqliteStore, SqliteUserRepository, StoreOptions
 from domain.errors import StorageUnavailable
+from domain.model import Profile, User
+from domain.sources import Uuid7Ids
 from tests.sqlite import migrated_file, open_store, query
 
 SLOW_READ = (
@@ -118,3 +121,67 @@ async def test_a_store_on_a_file_it_cannot_open_is_unavailable(tmp_path: Path) -
     store = SqliteStore(str(tmp_path / "missing" / "users.db"), StoreOptions())
     with pytest.raises(StorageUnavailable):
         store.open()
+
+
+async def test_a_write_queued_behind_a_long_one_may_still_give_up_and_then_never_runs(tmp_path: Path) -> None:
+    """Writes taken up together are begun one at a time: one behind a long write (an import) is
+    not held past its own limit, and, given up, does not run when the long one is done."""
+    url = migrated_file(tmp_path)
+    query(url, "CREATE TABLE notes (text TEXT NOT NULL)")
+    ran: list[str] = []
+
+    def slow(name: str, seconds: float) -> Callable[[sqlite3.Connection], None]:
+        def work(connection: sqlite3.Connection) -> None:
+            time.sleep(seconds)  # the writer thread is busy: what a long import does
+            ran.append(name)
+
+        return work
+
+    async with open_store(url, StoreOptions(write_timeout=0.3)) as store:
+        busy = asyncio.ensure_future(store.write(slow("busy", 0.2), unbounded=True))
+        await asyncio.sleep(0.05)  # the writer is in `busy`; the next two are queued together
+        long = asyncio.ensure_future(store.write(slow("long", 1.5), unbounded=True))
+        await asyncio.sleep(0.01)  # queued first
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable):
+            await store.write(slow("short", 0))
+        waited = time.monotonic() - started
+        await asyncio.gather(busy, long)
+
+    assert waited < 1.2, f"{waited:.2f} s: held behind the long write"
+    assert ran == ["busy", "long"]
+
+
+async def test_a_queued_write_whose_request_is_cut_never_runs(tmp_path: Path) -> None:
+    url = migrated_file(tmp_path)
+    ran: list[str] = []
+    async with open_store(url) as store:
+        busy = asyncio.ensure_future(store.write(lambda connection: time.sleep(0.3), unbounded=True))
+        await asyncio.sleep(0.05)
+        cut = asyncio.ensure_future(store.write(lambda connection: ran.append("cut")))
+        await asyncio.sleep(0.05)
+        cut.cancel()  # as a shutdown cuts a request
+        await asyncio.gather(busy, cut, return_exceptions=True)
+        await store.write(lambda connection: ran.append("next"))
+
+    assert ran == ["next"]
+
+
+async def test_a_bulk_takes_the_writer_only_once_its_first_batch_is_made(tmp_path: Path) -> None:
+    """While a bulk's first batch is still being made (its passwords hashed), other writes go on."""
+    url = migrated_file(tmp_path)
+    query(url, "CREATE TABLE notes (text TEXT NOT NULL)")
+    now = datetime.now(UTC)
+    ids = Uuid7Ids()
+
+    async def batches() -> AsyncIterator[list[User]]:
+        await asyncio.sleep(1.0)  # hashing
+        yield [User(ids(), Profile.parse({"username": "ada", "email": "ada@example.com"}), now, now)]
+
+    async with open_store(url, StoreOptions(write_timeout=0.3)) as store:
+        bulk = asyncio.ensure_future(SqliteUserRepository(store).add_all(batches()))
+        await asyncio.sleep(0.05)
+        assert await store.write(note("meanwhile")) == 1  # not kept waiting for the bulk
+        assert await bulk == 1
+
+    assert query(url, "SELECT username FROM users") == [("ada",)]
