@@ -240,8 +240,9 @@ class Settings(BaseSettings):
         return [
             *self._notes,
             "USERS_TOKEN_SECRET is not set, so tokens are signed with a secret made for this process:"
-            " they will not survive a restart nor be accepted by another replica (fine to try it out,"
-            " wrong in production)",
+            " they will not survive a restart nor be accepted by another replica, and a create retried"
+            " with its Idempotency-Key after a restart is refused as another request (fine to try it"
+            " out, wrong in production)",
         ]
 
     def with_token_secret(self) -> Settings:

@@ -64,19 +64,25 @@ def backup(url: str, target: str) -> int:
     source_path, partial = path_of(url), f"{target}.partial"
     if not Path(source_path).exists():
         raise StorageUnavailable(f"there is no SQLite file at {source_path}")
-    with storage_errors():
-        source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
-        copy = sqlite3.connect(partial)
-        try:
-            source.execute("PRAGMA busy_timeout = 10000")
-            source.backup(copy)  # all pages in one step: one read transaction, one snapshot
-            verdict = copy.execute("PRAGMA integrity_check").fetchall()
-        finally:
-            copy.close()
-            source.close()
-    if verdict != [("ok",)]:
+    for leftover in (f"{target}-wal", f"{target}-shm"):
+        if Path(leftover).exists():  # SQLite would replay an old log onto the new copy
+            raise StorageUnavailable(f"{leftover} exists: is {target} being served? Stop it, or name another")
+    try:
+        with storage_errors():
+            source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+            copy = sqlite3.connect(partial)
+            try:
+                source.execute("PRAGMA busy_timeout = 10000")
+                source.backup(copy)  # all pages in one step: one read transaction, one snapshot
+                verdict = copy.execute("PRAGMA integrity_check").fetchall()
+            finally:
+                copy.close()
+                source.close()
+        if verdict != [("ok",)]:
+            raise StorageUnavailable(f"the copy failed its integrity check: {verdict[0][0]}")
+    except BaseException:
         Path(partial).unlink(missing_ok=True)
-        raise StorageUnavailable(f"the copy failed its integrity check: {verdict[0][0]}")
+        raise
     os.replace(partial, target)
     return Path(target).stat().st_size
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sqlite import SqliteStore, SqliteUserRepository, StoreOptions
+from adapters.sqlite import SqliteStore, SqliteUserRepository, StoreOptions, backup
 from domain.errors import StorageUnavailable
 from domain.model import Profile, User
 from domain.sources import Uuid7Ids
@@ -185,3 +185,14 @@ async def test_a_bulk_takes_the_writer_only_once_its_first_batch_is_made(tmp_pat
         assert await bulk == 1
 
     assert query(url, "SELECT username FROM users") == [("ada",)]
+
+
+def test_a_backup_onto_a_file_that_is_being_served_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    url = migrated_file(tmp_path)
+    target = tmp_path / "copy.db"
+    (tmp_path / "copy.db-wal").write_bytes(b"an old log that SQLite would replay onto the copy")
+
+    with pytest.raises(StorageUnavailable, match=r"copy\.db-wal exists"):
+        backup(url, str(target))
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["copy.db-wal", "users.db"]
