@@ -42,11 +42,7 @@ class Uuid7Ids:
             if value <= self._last:
                 value = self._successor(random)
             self._last = value
-        # UUID(int=value) without UUID.__init__'s checks (Python code; value is 128 bits by making).
-        made = _new(UUID)
-        _set(made, "int", value)
-        _set(made, "is_safe", SafeUUID.unknown)
-        return made
+        return uuid_of(value)
 
     def _successor(self, random: int) -> int:
         millis, rand_a, rand_b = self._last >> 80, (self._last >> 64) & 0xFFF, self._last & _RAND_B
@@ -57,6 +53,15 @@ class Uuid7Ids:
             if rand_a > 0xFFF:
                 rand_a, millis = 0, millis + 1
         return _compose(millis, rand_a, rand_b)
+
+
+def uuid_of(value: int) -> UUID:
+    """UUID(int=value) without UUID.__init__'s checks (Python code, most of its cost), for a value
+    known to be 128 bits: made here, or read back from a store that was given one."""
+    made = _new(UUID)
+    _set(made, "int", value)
+    _set(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
 def _compose(millis: int, rand_a: int, rand_b: int) -> int:
