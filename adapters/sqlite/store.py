@@ -159,6 +159,7 @@ class SqliteStore:
             await asyncio.wait([future], timeout=limit)
         except asyncio.CancelledError:  # its request was cut (a shutdown): unless begun, never run
             job.give_up()
+            future.cancel()  # no one will read its outcome
             raise
         if not future.done() and job.give_up():
             future.cancel()
