@@ -29,6 +29,20 @@ def body(n: int) -> dict[str, str]:
     return {"username": f"user{name}", "email": f"mail{n}@example.com", "first_name": f"N°{n}"}
 
 
+def behind(proxy: Proxy, database: str, name: str, **settings: str) -> dict[str, str]:
+    """A service's settings for reaching `database` through `proxy`, which the test cuts: short
+    waits, and a name its connections can be found (and killed) by."""
+    return environment(
+        database_url=proxy.route(database),
+        application_name=name,
+        pool_min_size="4",
+        pool_max_size="10",
+        pool_acquire_timeout="1",
+        connect_timeout="1",
+        **settings,
+    )
+
+
 async def kill_connections(application_name: str) -> int:
     killed: int = await fetchval(
         SERVER_URL,
@@ -41,17 +55,9 @@ async def kill_connections(application_name: str) -> int:
 async def test_every_acknowledged_create_is_stored_once_while_connections_die(
     tmp_path: Path, database: str
 ) -> None:
-    proxy = Proxy.to(database)
+    proxy, name = Proxy.to(database), f"faults-{uuid.uuid4().hex[:8]}"
     await proxy.start()
-    name = f"faults-{uuid.uuid4().hex[:8]}"
-    env = environment(
-        database_url=proxy.route(database),
-        application_name=name,
-        pool_min_size="4",
-        pool_max_size="10",
-        pool_acquire_timeout="1",
-        connect_timeout="1",
-    )
+    env = behind(proxy, database, name)
     service = await asyncio.to_thread(Service.start, tmp_path, env)
     answers: dict[int, httpx.Response] = {}
     numbers = itertools.count()
@@ -150,18 +156,9 @@ async def test_a_client_retrying_with_its_key_gets_each_user_stored_once_while_c
     are 409 idempotency_in_progress (after Retry-After): at the end each key has exactly one user,
     no retry met a 409 for its own earlier attempt other than "in progress", and every 201 names a
     stored user."""
-    proxy = Proxy.to(database)
+    proxy, name = Proxy.to(database), f"retries-{uuid.uuid4().hex[:8]}"
     await proxy.start()
-    name = f"retries-{uuid.uuid4().hex[:8]}"
-    env = environment(
-        database_url=proxy.route(database),
-        application_name=name,
-        pool_min_size="4",
-        pool_max_size="10",
-        pool_acquire_timeout="1",
-        connect_timeout="1",
-        idempotency_lease=str(LEASE),
-    )
+    env = behind(proxy, database, name, idempotency_lease=str(LEASE))
     service = await asyncio.to_thread(Service.start, tmp_path, env)
     front = Proxy.to(service.base)
     await front.start()

@@ -4,7 +4,7 @@ period is cut off and leaves nothing half-written."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -20,23 +20,6 @@ API = "/api/v1/users"
 # The statements wait on the test's lock for as long as the test holds it: the database must not
 # cancel them first.
 PATIENT = {"command_timeout": "60", "statement_timeout": "60", "token_revocation_delay": "5"}
-
-
-@pytest.fixture
-async def lock_users(database: str) -> AsyncIterator[Callable[[], Awaitable[asyncpg.Connection]]]:
-    """Takes, when called, an exclusive lock on the users table, held until the test rolls it back:
-    every statement of the service on it waits, so its requests stay in flight as long as the test
-    wants."""
-    connection = await asyncpg.connect(database)
-
-    async def lock() -> asyncpg.Connection:
-        await connection.execute("BEGIN")
-        await connection.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-        return connection
-
-    yield lock
-    if not connection.is_closed():
-        await connection.close()
 
 
 async def signed_in(service: Service) -> dict[str, str]:

@@ -6,7 +6,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -145,20 +145,6 @@ def owner_of_port(port: int, pids: list[int]) -> int | None:
             except FileNotFoundError:
                 continue
     return None
-
-
-@pytest.fixture
-async def lock_users(database: str) -> AsyncIterator[Callable[[], Awaitable[asyncpg.Connection]]]:
-    connection = await asyncpg.connect(database)
-
-    async def lock() -> asyncpg.Connection:
-        await connection.execute("BEGIN")
-        await connection.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-        return connection
-
-    yield lock
-    if not connection.is_closed():
-        await connection.close()
 
 
 async def test_sigterm_lets_the_requests_in_flight_on_every_worker_finish(
