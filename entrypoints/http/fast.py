@@ -42,7 +42,7 @@ _READ = (b"authorization", b"content-type", b"if-none-match", b"idempotency-key"
 
 
 class FastPath:
-    """An ASGI app in front of `app`: it answers what it can, and hands `app` the rest."""
+    """A middleware in front of `app`: it answers what it can, and hands `app` the rest."""
 
     def __init__(self, app: ASGIApp, services: Services, routes: Mapping[str, BaseRoute]) -> None:
         self.app, self.services = app, services
@@ -50,8 +50,9 @@ class FastPath:
         self.one, self.page, self.create = routes["get_user"], routes["list_users"], routes["register_user"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path, method = scope["path"], scope["method"]
-        if path.startswith(PREFIX):
+        path = scope.get("path", "")  # a lifespan has none
+        if scope["type"] == "http" and path.startswith(PREFIX):
+            method = scope["method"]
             rest = path[len(PREFIX) :]
             headers = _headers(scope)
             if method == "GET" and not rest:

@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,10 +31,6 @@ SECURITY_HEADERS = {
 _SECURITY = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
 _READ = (b"x-request-id", b"host", b"content-length")  # the request headers the edge reads
 
-# What answers inside the edge: the app, or a faster way for some requests (see fast.py), which is
-# handed the app to fall back on.
-Inner = Callable[[Scope, Receive, Send], Awaitable[None]]
-
 
 class Edge:
     """Gives every response an X-Request-ID (the client's when sane, else a new one) and the security
@@ -53,10 +49,8 @@ class Edge:
         hosts: Collection[str],
         max_bytes: int,
         body_timeout: float,
-        inner: Callable[[ASGIApp], Inner] | None = None,
     ) -> None:
         self.app = app
-        self.inner = app if inner is None else inner(app)
         self.metrics = metrics
         self.any_host = "*" in hosts
         self.hosts = {host.lower() for host in hosts if not host.startswith("*")}
@@ -99,7 +93,7 @@ class Edge:
             elif declared.isdigit() and int(declared) > self.max_bytes:
                 await problem(HTTP_KINDS[413])(scope, receive, send_with_id)
             else:
-                await self.inner(scope, self._limited(receive, began), send_with_id)
+                await self.app(scope, self._limited(receive, began), send_with_id)
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if status:

@@ -4,6 +4,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -143,6 +144,15 @@ async def test_configured_origins_may_call_and_read_the_api_headers() -> None:
         )
         other = await client.get("/health/live", headers={"origin": "https://evil.example"})
         simple = await client.get("/health/live", headers={"origin": "https://app.example.com"})
+        # The requests the fast path answers (fast.py) are answered inside CORS too.
+        hot = [
+            await client.get(path, headers={"origin": "https://app.example.com"})
+            for path in (API, f"{API}/{uuid4()}")
+        ]
+    assert [response.status_code for response in hot] == [401, 401]
+    assert [response.headers.get("access-control-allow-origin") for response in hot] == [
+        "https://app.example.com"
+    ] * 2
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "PATCH" in allowed.headers["access-control-allow-methods"]
