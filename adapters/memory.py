@@ -8,6 +8,7 @@ import bisect
 import builtins
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 from uuid import UUID
 
 from sortedcontainers import SortedList
@@ -19,10 +20,8 @@ from domain.listing import PageQuery, SortValue, UserFilter
 from domain.model import Role, User, find_conflicts
 
 # A user's place in a sort: the sort value, then the id (as an int: UUID's own comparison is
-# Python code), then the id itself, to find the user.
-Place = tuple[SortValue, int, UUID]
-# Before and after any id: what a cursor's place ends in, to bisect to its left or its right.
-_FIRST, _LAST = UUID(int=0), UUID(int=(1 << 128) - 1)
+# Python code), then the user itself, never compared (the id is unique), so a page is read at once.
+Place = tuple[SortValue, int, User]
 _FIELDS: dict[str, Callable[[User], SortValue]] = {
     "created_at": lambda user: user.created_at,
     "username": lambda user: user.profile.username_key,
@@ -66,16 +65,16 @@ class InMemoryUserRepository:
         if found.email_key is None and found.username_key is None and found.text is None:
             # Everyone: positions in the index, found by bisection.
             if query.sort.descending:
-                end = len(order) if after is None else order.bisect_left((*after, _FIRST))
+                end = len(order) if after is None else order.bisect_left(_before(*after))
                 end = max(0, end - query.offset)
                 places: Iterable[Place] = order.islice(max(0, end - query.limit), end, reverse=True)
             else:
-                start = (0 if after is None else order.bisect_right((*after, _LAST))) + query.offset
+                start = (
+                    0 if after is None else order.bisect_left(_before(after[0], after[1] + 1))
+                ) + query.offset
                 places = order.islice(start, start + query.limit)
-            return [self._users[place[2]] for place in places]
-        return [
-            self._users[place[2]] for place in _page(self._matching(found, query.sort.field), query, after)
-        ]
+            return [place[2] for place in places]
+        return [place[2] for place in _page(self._matching(found, query.sort.field), query, after)]
 
     def _matching(self, found: UserFilter, field: str) -> builtins.list[Place]:
         """The places of the users that match, in order; an exact key finds its one user at once."""
@@ -85,7 +84,7 @@ class InMemoryUserRepository:
             )
             candidates = [] if owner is None else [self._users[owner]]
             return [_place(user, _FIELDS[field]) for user in candidates if found.matches(user)]
-        return [place for place in self._orders[field] if found.matches(self._users[place[2]])]  # `q` scans
+        return [place for place in self._orders[field] if found.matches(place[2])]  # `q` scans
 
     async def count(self, filter: UserFilter) -> int:
         return sum(1 for user in self._users.values() if filter.matches(user))
@@ -152,7 +151,13 @@ class InMemoryUserRepository:
 
 
 def _place(user: User, value: Callable[[User], SortValue]) -> Place:
-    return (value(user), user.id.int, user.id)
+    return (value(user), user.id.int, user)
+
+
+def _before(value: SortValue, id_int: int) -> Place:
+    """What sorts before the place of any user at (value, id_int) and after every place below it: the
+    pair alone, as a tuple sorts before the longer tuples it begins (id_int + 1: just past that user)."""
+    return cast(Place, (value, id_int))
 
 
 def _page(places: list[Place], query: PageQuery, after: tuple[SortValue, int] | None) -> list[Place]:
