@@ -284,7 +284,7 @@ def row_of(user: User) -> tuple[Any, ...]:
 
 def _user(row: asyncpg.Record) -> User:
     """A user from a row of _SELECT (by position: a page reads 50 of them)."""
-    return User(
+    return User.stored(
         row[0],
         Profile.stored(row[1], row[2], row[3], row[4], row[5], row[6], row[7]),
         row[8],

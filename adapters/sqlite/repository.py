@@ -273,7 +273,7 @@ def row_of(user: User) -> tuple[Any, ...]:
 
 
 def _user(row: tuple[Any, ...]) -> User:
-    return User(
+    return User.stored(
         _id(row[0]),
         Profile.stored(row[1], row[2], row[3], row[4], row[5], row[6], row[7]),
         moment(row[8]),

@@ -1,9 +1,12 @@
 import unicodedata
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 
 from domain.errors import FieldError, InvalidInput
-from domain.model import Profile, canonical
+from domain.model import Profile, Role, User, canonical
 
 
 def errors_of(**fields: str | None) -> list[tuple[str, str]]:
@@ -130,3 +133,27 @@ def test_an_ascii_key_is_what_normalizing_and_folding_make_of_it() -> None:
     for value in values:
         folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
         assert canonical(value) == folded, repr(value)
+
+
+def test_a_stored_user_is_the_user_its_fields_make() -> None:
+    """`stored` sets the slots itself (for speed): every field, the derived keys included, lands
+    where the dataclass's own constructor puts it."""
+    profile = Profile("Ada", "Ada@Example.com", "Ada", "Lovelace")
+    again = Profile.stored(
+        "Ada",
+        "Ada@Example.com",
+        "Ada",
+        "Lovelace",
+        profile.username_key,
+        profile.email_key,
+        profile.search_text,
+    )
+    now = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    values = (uuid4(), profile, now, now + timedelta(seconds=1), 7, Role.ADMIN, "$argon2id$...", 3)
+    user = User(*values)
+    stored = User.stored(*values)
+    assert stored == user
+    assert [getattr(stored, field.name) for field in fields(User)] == list(values)
+    assert [getattr(again, name) for name in Profile.__slots__] == [
+        getattr(profile, name) for name in Profile.__slots__
+    ]
