@@ -64,12 +64,12 @@ class Profile:
     search_text: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        username_key, email_key = canonical(self.username), canonical(self.email)
-        names = [canonical(name) for name in (self.first_name, self.last_name) if name]
+        username_key, email_key, search_text = _keys(
+            self.username, self.email, self.first_name, self.last_name
+        )
         object.__setattr__(self, "username_key", username_key)
         object.__setattr__(self, "email_key", email_key)
-        # What `q` searches: every field's key, one per line (no field may hold a newline).
-        object.__setattr__(self, "search_text", "\n".join([username_key, email_key, *names]))
+        object.__setattr__(self, "search_text", search_text)
 
     @classmethod
     def stored(
@@ -124,7 +124,10 @@ class Profile:
             raise InvalidInput(errors)
         assert username is not None  # every None was an error above
         assert email is not None
-        return cls(username, email.strip(), first_name, last_name)
+        email = email.strip()
+        return cls.stored(
+            username, email, first_name, last_name, *_keys(username, email, first_name, last_name)
+        )
 
     def fields(self) -> dict[str, str | None]:
         return {name: getattr(self, name) for name in PROFILE_FIELDS}
@@ -205,6 +208,14 @@ class User:
             version=self.version + 1,
             credentials_version=self.credentials_version + credentials,
         )
+
+
+def _keys(username: str, email: str, first_name: str | None, last_name: str | None) -> tuple[str, str, str]:
+    """A profile's derived fields: its username and email keys, and what `q` searches (every field's
+    key, one per line: no field may hold a newline)."""
+    username_key, email_key = canonical(username), canonical(email)
+    names = [canonical(name) for name in (first_name, last_name) if name]
+    return username_key, email_key, "\n".join([username_key, email_key, *names])
 
 
 def _slots(cls: type, names: Sequence[str]) -> tuple[Callable[[object, object], None], ...]:

@@ -106,7 +106,7 @@ class RegisterUsers:
                     continue
                 hashes = await self._hashes([password for _, password, _ in parsed])
                 batch = [
-                    User(self._new_id(), profile, now, now, role=role, password_hash=hashes.get(index))
+                    User.stored(self._new_id(), profile, now, now, 1, role, hashes.get(index), 1)
                     for index, (profile, _, role) in enumerate(parsed)
                 ]
                 users.extend(batch)
