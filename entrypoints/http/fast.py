@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 from uuid import UUID
 
 import orjson
@@ -147,11 +146,17 @@ def _media_type(headers: dict[bytes, str]) -> bytes:
 
 
 def _plain_page(raw: bytes) -> tuple[list[tuple[str, str]], int, Sort, str | None] | None:
-    """limit, sort and cursor, each at most once and in its canonical form; None for anything else."""
-    try:
-        query = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, strict_parsing=bool(raw))
-    except ValueError:
+    """limit, sort and cursor, each at most once and in its canonical form (nothing escaped: none of
+    their values needs it); None for anything else."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
         return None
+    query = []
+    for pair in text.split("&") if text else ():
+        name, equals, value = pair.partition("=")
+        if not equals:
+            return None
+        query.append((name, value))
     given = dict(query)
     if len(given) != len(query) or not given.keys() <= {"limit", "sort", "cursor"}:
         return None

@@ -4,6 +4,7 @@ without it (two stores in the same state, one clock, the same ids), get the same
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -13,6 +14,7 @@ from dependency_injector import providers
 from bootstrap import Container, Settings, create_container
 from domain.model import Profile, Role, User
 from entrypoints.http import create_app
+from entrypoints.http.headers import next_link
 from tests.api.conftest import ADMIN, API, TESTING, TOKEN, bearer
 from tests.clock import ManualClock
 
@@ -114,6 +116,11 @@ async def test_creates_reads_and_pages_answer_alike(both: list[httpx.AsyncClient
     ]:  # fmt: skip
         await same_answer(both, "GET", API, params=params)
     await same_answer(both, "GET", f"{API}?limit=1&limit=2")
+    # Escaped, empty or unknown parts are the routes' (and their Link escapes what it must).
+    for query in ["limit=2&", "limit=%32", "sort=%2Dusername&limit=2", "limit=2&q=user+1", "limit=2&a%20b=1"]:
+        await same_answer(both, "GET", f"{API}?{query}")
+    for query in ["=2", "limit", "limit=2&&sort=email", "limit=2&sort=email&q=%C3%A9"]:
+        await same_answer(both, "GET", f"{API}?{query}")
     await same_answer(both, "GET", API, headers={"authorization": "Basic abc"})
 
 
@@ -152,3 +159,10 @@ async def test_the_fast_path_answers_the_commonest_requests_without_the_routes()
     ]
     assert page.json()["items"] == [one.json()]
     await client.aclose()
+
+
+def test_a_next_link_escapes_what_urlencode_would() -> None:
+    cursor = "WyJhIiwiYiJd-_"
+    for query in [[("limit", "2")], [("limit", "2"), ("q", "user 1")], [("a b", "1"), ("sort", "-email")]]:
+        expected = f'</api/v1/users?{urlencode([*query, ("cursor", cursor)])}>; rel="next"'
+        assert next_link("/api/v1/users", [*query, ("cursor", "old"), ("offset", "3")], cursor) == expected
