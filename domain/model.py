@@ -159,6 +159,9 @@ class User:
     password_hash: str | None = field(default=None, repr=False)
     # Goes up with every password or role change: tokens issued before it are revoked.
     credentials_version: int = 1
+    # A memo for whoever shows this user (the HTTP layer keeps its JSON here): a user never changes,
+    # so what is derived from it once holds for as long as the user lives. Never compared or shown.
+    shown: object = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def stored(
@@ -183,6 +186,7 @@ class User:
         put[5](user, role)
         put[6](user, password_hash)
         put[7](user, credentials_version)
+        put[8](user, None)
         return user
 
     @property

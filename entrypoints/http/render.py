@@ -36,6 +36,24 @@ def user_fields(user: User) -> dict[str, Any]:
     }
 
 
+def user_json(user: User) -> orjson.Fragment | dict[str, Any]:
+    """A user as the API shows it, its JSON kept in the user's `shown` memo from the second time it is
+    shown on: the in-memory store serves the same users again and again, while a user read from a
+    database is new and shown once, and making its JSON apart would cost more than it saves."""
+    shown = user.shown
+    if type(shown) is orjson.Fragment:
+        return shown
+    if shown is None:
+        object.__setattr__(user, "shown", _SEEN)  # a memo, not a change: see User.shown
+        return user_fields(user)
+    fragment = orjson.Fragment(json_bytes(user_fields(user)))
+    object.__setattr__(user, "shown", fragment)
+    return fragment
+
+
+_SEEN = object()  # shown once
+
+
 def timestamp(moment: datetime) -> datetime | str:
     """RFC 3339 in UTC, always to the microsecond: `2026-11-23T10:00:00.000000Z`. orjson writes a
     UTC datetime so, in C, unless its microsecond is 0 (it would leave the fraction out)."""
@@ -63,12 +81,12 @@ def json_response(content: Any, status_code: int = 200, headers: dict[str, str] 
 
 def user_response(user: User, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A user, with its version as the ETag."""
-    return json_response(user_fields(user), status_code, {"ETag": etag(user), **(headers or {})})
+    return json_response(user_json(user), status_code, {"ETag": etag(user), **(headers or {})})
 
 
 def page_fields(page: Page) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "items": [user_fields(user) for user in page.items],
+        "items": [user_json(user) for user in page.items],
         "next_cursor": page.next_cursor,
     }
     if page.total is not None:
@@ -90,7 +108,7 @@ async def send_json(
 
 
 async def send_user(send: Send, user: User, status: int = 200, headers: dict[str, str] | None = None) -> None:
-    await send_json(send, user_fields(user), status, {"ETag": etag(user), **(headers or {})})
+    await send_json(send, user_json(user), status, {"ETag": etag(user), **(headers or {})})
 
 
 _MEDIA_TYPE = MEDIA_TYPE.encode()

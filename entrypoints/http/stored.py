@@ -12,7 +12,7 @@ from starlette.types import Send
 
 from domain.model import User
 from entrypoints.http.headers import etag
-from entrypoints.http.render import MEDIA_TYPE, json_bytes, user_fields
+from entrypoints.http.render import MEDIA_TYPE, json_bytes, user_json
 
 
 def stored(status: int, headers: dict[str, str], body: bytes) -> bytes:
@@ -42,14 +42,14 @@ def created(location: Callable[[User], str]) -> Callable[[Sequence[User]], bytes
     def tell(users: Sequence[User]) -> bytes:
         (user,) = users
         headers = {"ETag": etag(user), "Location": location(user)}
-        return stored(201, headers, json_bytes(user_fields(user)))
+        return stored(201, headers, json_bytes(user_json(user)))
 
     return tell
 
 
 def created_all(users: Sequence[User]) -> bytes:
     """How a batch is told: 201 and the users in input order."""
-    content: dict[str, Any] = {"items": [user_fields(user) for user in users]}
+    content: dict[str, Any] = {"items": [user_json(user) for user in users]}
     return stored(201, {}, json_bytes(content))
 
 

@@ -26,7 +26,7 @@ from entrypoints.http.auth import AUTHENTICATED, CALLER_IF_ANY
 from entrypoints.http.dependencies import provided
 from entrypoints.http.headers import etag, expected_versions, next_link, not_modified, require_media_type
 from entrypoints.http.openapi import header, operation_id, problem, problems
-from entrypoints.http.render import json_response, page_fields, user_fields, user_response
+from entrypoints.http.render import json_response, page_fields, user_json, user_response
 from entrypoints.http.schemas import EntityTags, UserCreate, UserList, UserOut, UserPage, UserPatch
 from entrypoints.http.stored import created, created_all, stored_response
 
@@ -154,7 +154,7 @@ async def register_users(
     if idempotency_key is not None:
         return stored_response(await register(caller, drafts, Once(idempotency_key, created_all)))
     users = await register(caller, drafts)
-    return json_response({"items": [user_fields(user) for user in users]}, 201)
+    return json_response({"items": [user_json(user) for user in users]}, 201)
 
 
 @router.get("/me", response_model=UserOut, responses={200: {"headers": ETAG}})

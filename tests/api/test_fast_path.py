@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
+import orjson
 import pytest
 from dependency_injector import providers
 
@@ -15,6 +16,7 @@ from bootstrap import Container, Settings, create_container
 from domain.model import Profile, Role, User
 from entrypoints.http import create_app
 from entrypoints.http.headers import next_link
+from entrypoints.http.render import user_fields, user_json
 from tests.api.conftest import ADMIN, API, TESTING, TOKEN, bearer
 from tests.clock import ManualClock
 
@@ -166,3 +168,14 @@ def test_a_next_link_escapes_what_urlencode_would() -> None:
     for query in [[("limit", "2")], [("limit", "2"), ("q", "user 1")], [("a b", "1"), ("sort", "-email")]]:
         expected = f'</api/v1/users?{urlencode([*query, ("cursor", cursor)])}>; rel="next"'
         assert next_link("/api/v1/users", [*query, ("cursor", "old"), ("offset", "3")], cursor) == expected
+
+
+def test_a_users_json_is_kept_from_its_second_showing_and_a_change_is_shown() -> None:
+    ada = User(ADA_ID, Profile.parse({"username": "ada", "email": "ada@example.com"}), NOW, NOW)
+    shown = [orjson.dumps(user_json(ada)) for _ in range(3)]
+    assert shown == [orjson.dumps(user_fields(ada))] * 3
+    assert isinstance(ada.shown, orjson.Fragment)  # kept
+    renamed = ada.changed(NOW, profile=Profile.parse({"username": "ada2", "email": "ada@example.com"}))
+    assert renamed.shown is None  # a new user: nothing kept from the old one
+    assert orjson.loads(orjson.dumps(user_json(renamed)))["username"] == "ada2"
+    assert renamed == ada.changed(NOW, profile=renamed.profile)  # the memo is never compared
