@@ -17,7 +17,7 @@ from adapters.memory_keys import InMemoryIdempotencyKeys
 from domain.errors import LastAdmin, UserConflict
 from domain.idempotency import Completion
 from domain.listing import PageQuery, SortValue, UserFilter
-from domain.model import Role, User, find_conflicts
+from domain.model import Profile, Role, User, find_conflicts
 
 # A user's place in a sort: the sort value, then the id (as an int: UUID's own comparison is
 # Python code), then the user itself, never compared (the id is unique), so a page is read at once.
@@ -117,13 +117,17 @@ class InMemoryUserRepository:
         return None
 
     def _insert(self, users: Sequence[User], *, indexed: bool, once: Completion | None = None) -> None:
-        conflicts = find_conflicts([user.profile for user in users], self._taken(), indexed=indexed)
-        if conflicts:
-            raise UserConflict(conflicts)
+        if len(users) != 1 or self._is_taken(users[0].profile):  # one free user: two lookups, no more
+            conflicts = find_conflicts([user.profile for user in users], self._taken(), indexed=indexed)
+            if conflicts:
+                raise UserConflict(conflicts)
         if once is not None:  # raises before anything changes; stored in the same step as the users
             self._keys.complete(once, users)
         for user in users:
             self._claim(user)
+
+    def _is_taken(self, profile: Profile) -> bool:
+        return profile.username_key in self._owners["username"] or profile.email_key in self._owners["email"]
 
     def _taken(self, but: UUID | None = None) -> Callable[[str, str], bool]:
         return lambda field, key: self._owners[field].get(key, but) != but

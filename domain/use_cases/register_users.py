@@ -46,7 +46,7 @@ class RegisterUser:
         async def store(completion: Completion | None = None) -> list[User]:
             password_hash = None if password is None else await self._hasher.hash(password)
             now = self._clock()
-            user = User(self._new_id(), profile, now, now, role=role, password_hash=password_hash)
+            user = User.stored(self._new_id(), profile, now, now, 1, role, password_hash, 1)
             await self._users.add(user, completion)
             return [user]
 
