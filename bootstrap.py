@@ -75,7 +75,7 @@ from domain.use_cases import (
 from entrypoints.cli import build_cli
 from entrypoints.http import create_app
 from entrypoints.http.metrics import Metrics
-from entrypoints.logs import LogFormat
+from entrypoints.logs import LogFormat, lean_records
 
 log = logging.getLogger("users_api")
 T = TypeVar("T")
@@ -440,9 +440,11 @@ def build_app() -> FastAPI:
 def build_worker_app() -> FastAPI:
     """One worker's app under `users-api serve --workers N`, from the environment `serve` set."""
     app = create_app(create_container(Settings()))
-    # As `serve` does for one process: what start-up made stays out of the collector's way.
+    # As `serve` does for one process: what start-up made stays out of the collector's way, and log
+    # records carry nothing that no format prints.
     gc.collect()
     gc.freeze()
+    lean_records()
     return app
 
 

@@ -14,7 +14,7 @@ import uvicorn
 from entrypoints.cli.actions import actions_of, refusals
 from entrypoints.cli.connections import deadlined
 from entrypoints.cli.workers import Supervisor, shared_metrics
-from entrypoints.logs import log_config
+from entrypoints.logs import lean_records, log_config
 
 
 class LogLevel(StrEnum):
@@ -55,6 +55,7 @@ def serve(
     # collection under load walks only what requests make (measured: tens of microseconds a request).
     gc.collect()
     gc.freeze()
+    lean_records()
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
