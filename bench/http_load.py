@@ -37,7 +37,7 @@ from bench.postgres_adapter import make_users, own_database
 from domain.sources import Uuid7Ids
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
-REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 CONNECTIONS = 32
 BULK_CONNECTIONS = 4  # a request of 1,000 users takes long enough that 32 at once only queue
 USERS = 100_000

@@ -30,7 +30,7 @@ from domain.use_cases import ListUsers, RegisterUsers
 
 SERVER = os.environ.get("USERS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RUNS = 21
-RUNS_OF_BULK = 3
+RUNS_OF_BULK = 5
 _VALUES = ", ".join(f"${n}" for n in range(1, len(COLUMNS) + 1))
 INSERT = f"INSERT INTO users ({', '.join(COLUMNS)}) VALUES ({_VALUES})"  # noqa: S608
 
@@ -106,7 +106,7 @@ async def bulk_path(
     pool: Pool, repository: PostgresUserRepository, new_id: Uuid7Ids, executemany: float
 ) -> None:
     """100,000 users from drafts (what a client sends) through RegisterUsers, domain rules included,
-    against a bare COPY of the same rows, ready-made: the medians of three runs of each."""
+    against a bare COPY of the same rows, ready-made: the medians of five runs of each."""
     drafts = [
         {"username": f"user{i}", "email": f"user{i}@example.com", "first_name": "Ada"} for i in range(100_000)
     ]
