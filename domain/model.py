@@ -100,26 +100,26 @@ class Profile:
         """Checks and normalizes every field; raises InvalidInput naming all that are wrong."""
         username, email = fields.get("username"), fields.get("email")
         errors: list[FieldError] = []
-
-        def fail(field: str, message: str) -> None:
-            errors.append(FieldError(field, message, index))
-
         if username is None:
-            fail("username", "must not be null")
-        elif unprintable(username):
-            fail("username", "must not contain control characters")
-        elif not _USERNAME.fullmatch(username):
-            fail("username", _USERNAME_RULE)
+            errors.append(FieldError("username", "must not be null", index))
+        elif not _USERNAME.fullmatch(username):  # the pattern admits no control character
+            errors.append(
+                FieldError("username", _CONTROL_RULE if unprintable(username) else _USERNAME_RULE, index)
+            )
         if email is None:
-            fail("email", "must not be null")
+            errors.append(FieldError("email", "must not be null", index))
         elif unprintable(email):
-            fail("email", "must not contain control characters")
+            errors.append(FieldError("email", _CONTROL_RULE, index))
         elif len(email) > EMAIL_MAX:
-            fail("email", f"must be at most {EMAIL_MAX} characters")
+            errors.append(FieldError("email", f"must be at most {EMAIL_MAX} characters", index))
         elif not _EMAIL.fullmatch(email):
-            fail("email", "must be one local part, one @ and a domain with a dot, without spaces")
-        first_name = _name("first_name", fields.get("first_name"), fail)
-        last_name = _name("last_name", fields.get("last_name"), fail)
+            errors.append(
+                FieldError(
+                    "email", "must be one local part, one @ and a domain with a dot, without spaces", index
+                )
+            )
+        first_name = _name("first_name", fields.get("first_name"), errors, index)
+        last_name = _name("last_name", fields.get("last_name"), errors, index)
         if errors:
             raise InvalidInput(errors)
         assert username is not None  # every None was an error above
@@ -232,19 +232,20 @@ _new = object.__new__
 _PROFILE_SLOTS = _slots(Profile, [*PROFILE_FIELDS, "username_key", "email_key", "search_text"])
 _USER_SLOTS = _slots(User, [field.name for field in fields(User)])
 
+_CONTROL_RULE = "must not contain control characters"
 _USERNAME_RULE = (
     f"must be {USERNAME_MIN} to {USERNAME_MAX} of A-Z a-z 0-9 . _ -, "
     "starting and ending with a letter or digit"
 )
 
 
-def _name(field: str, value: str | None, fail: Callable[[str, str], None]) -> str | None:
+def _name(field: str, value: str | None, errors: list[FieldError], index: int | None) -> str | None:
     if value is None:
         return None
     if unprintable(value):
-        fail(field, "must not contain control characters")
+        errors.append(FieldError(field, _CONTROL_RULE, index))
     elif len(value) > NAME_MAX:
-        fail(field, f"must be at most {NAME_MAX} characters")
+        errors.append(FieldError(field, f"must be at most {NAME_MAX} characters", index))
     return value.strip() or None
 
 
