@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) ## every figure in the README's tables, in one run (about 20 minutes; PostgreSQL, wrk, nginx, PgBouncer)
+bench: $(STAMP) ## every figure in the README's tables, in one run (about 30 minutes; PostgreSQL, wrk, nginx, PgBouncer)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	@{ [ -x /usr/sbin/nginx ] && [ -x /usr/sbin/pgbouncer ]; } \
