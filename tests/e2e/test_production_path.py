@@ -254,7 +254,13 @@ async def test_a_replica_killed_under_load_costs_only_its_requests_in_flight(sta
     # (nginx may hand a request to a kept-alive connection of the replica in the instant its socket
     # closes, before it has seen the close: such a request was in flight too.)
     assert all(outcome.sent_at < killed_at + 0.25 for outcome in failed), failed
-    assert {(outcome.method, outcome.status) for outcome in failed} <= {("POST", 502)}, failed
+    # A GET is lost only when the kill fell inside its answer: the replica writes an answer's head
+    # and its body apart, and nginx has passed the head on (the client sees the connection cut).
+    # That window is microseconds wide, so it is seen once in many runs, never for several GETs.
+    cut_gets = [outcome for outcome in failed if outcome.method == "GET"]
+    assert all(outcome.status == 0 for outcome in cut_gets), failed
+    assert len(cut_gets) <= 1, failed
+    assert {outcome.status for outcome in failed if outcome.method == "POST"} <= {502}, failed
     assert "Traceback" not in stack.replicas[1].output()
 
 
