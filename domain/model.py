@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from domain.errors import Conflict, FieldError, InvalidInput
@@ -84,16 +85,16 @@ class Profile:
     ) -> Profile:
         """A profile as a store holds it: valid when it was written, its keys derived then (so a
         page read back costs no Unicode normalization)."""
-        profile = _new(cls)
-        put = _PROFILE_SLOTS
-        put[0](profile, username)
-        put[1](profile, email)
-        put[2](profile, first_name)
-        put[3](profile, last_name)
-        put[4](profile, username_key)
-        put[5](profile, email_key)
-        put[6](profile, search_text)
-        return profile
+        profile: Any = _new(_OPEN_PROFILE)  # see _open
+        profile.username = username
+        profile.email = email
+        profile.first_name = first_name
+        profile.last_name = last_name
+        profile.username_key = username_key
+        profile.email_key = email_key
+        profile.search_text = search_text
+        profile.__class__ = Profile
+        return profile  # type: ignore[no-any-return]
 
     @classmethod
     def parse(cls, fields: Draft, *, index: int | None = None) -> Profile:
@@ -176,18 +177,18 @@ class User:
         credentials_version: int,
     ) -> User:
         """A user as a store holds it, every field given (a page reads 50 of them)."""
-        user = _new(cls)
-        put = _USER_SLOTS
-        put[0](user, id)
-        put[1](user, profile)
-        put[2](user, created_at)
-        put[3](user, updated_at)
-        put[4](user, version)
-        put[5](user, role)
-        put[6](user, password_hash)
-        put[7](user, credentials_version)
-        put[8](user, None)
-        return user
+        user: Any = _new(_OPEN_USER)  # see _open
+        user.id = id
+        user.profile = profile
+        user.created_at = created_at
+        user.updated_at = updated_at
+        user.version = version
+        user.role = role
+        user.password_hash = password_hash
+        user.credentials_version = credentials_version
+        user.shown = None
+        user.__class__ = User
+        return user  # type: ignore[no-any-return]
 
     @property
     def has_password(self) -> bool:
@@ -222,15 +223,18 @@ def _keys(username: str, email: str, first_name: str | None, last_name: str | No
     return username_key, email_key, "\n".join([username_key, email_key, *names])
 
 
-def _slots(cls: type, names: Sequence[str]) -> tuple[Callable[[object, object], None], ...]:
-    """What stores each field of a frozen dataclass, in order: `stored` sets the fields through these
-    (the dataclass's own __init__ goes through object.__setattr__, at about twice the cost)."""
-    return tuple(cls.__dict__[name].__set__ for name in names)
+def _open(cls: type) -> type:
+    """A plain class with the same slots as the frozen dataclass `cls`. `stored` fills one by
+    ordinary attribute stores, which CPython runs straight into the slot, then makes it a `cls`
+    (its layout is the same, so Python allows the class to change): half the cost of setting a
+    frozen dataclass's fields one by one (a user and its profile: 1.65 -> 0.81 us). The object is
+    frozen from then on; nothing else ever sees it open."""
+    return type(f"_Open{cls.__name__}", (), {"__slots__": vars(cls)["__slots__"]})
 
 
 _new = object.__new__
-_PROFILE_SLOTS = _slots(Profile, [*PROFILE_FIELDS, "username_key", "email_key", "search_text"])
-_USER_SLOTS = _slots(User, [field.name for field in fields(User)])
+_OPEN_PROFILE = _open(Profile)
+_OPEN_USER = _open(User)
 
 _CONTROL_RULE = "must not contain control characters"
 _USERNAME_RULE = (

@@ -1,5 +1,5 @@
 import unicodedata
-from dataclasses import fields
+from dataclasses import FrozenInstanceError, fields
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -136,8 +136,9 @@ def test_an_ascii_key_is_what_normalizing_and_folding_make_of_it() -> None:
 
 
 def test_a_stored_user_is_the_user_its_fields_make() -> None:
-    """`stored` sets the slots itself (for speed): every field, the derived keys included, lands
-    where the dataclass's own constructor puts it."""
+    """`stored` fills the slots of an open twin and then makes it the frozen class (for speed): every
+    field, the derived keys included, lands where the dataclass's own constructor puts it, and what
+    comes out is frozen like any other user."""
     profile = Profile("Ada", "Ada@Example.com", "Ada", "Lovelace")
     again = Profile.stored(
         "Ada",
@@ -157,3 +158,10 @@ def test_a_stored_user_is_the_user_its_fields_make() -> None:
     assert [getattr(again, name) for name in Profile.__slots__] == [
         getattr(profile, name) for name in Profile.__slots__
     ]
+    assert (type(stored), type(again)) == (User, Profile)
+    assert hash(stored) == hash(user)
+    with pytest.raises(FrozenInstanceError):
+        stored.version = 8  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        again.email = "eve@example.com"  # type: ignore[misc]
+    assert (stored.version, again.email) == (7, "Ada@Example.com")
