@@ -38,7 +38,7 @@ def new_pool(dsn: str, options: PoolOptions) -> Pool:
     """A pool not yet connected. asyncpg binds it to the running event loop, so make it inside one;
     `run_pool` connects it."""
     log.debug("pool of %d to %d connections to %s", options.min_size, options.max_size, describe(dsn))
-    return asyncpg.create_pool(
+    return Pool(
         dsn,
         min_size=options.min_size,
         max_size=options.max_size,
