@@ -30,21 +30,28 @@ class Pool(_AsyncpgPool):
     the waits were such second waits, and a few requests waited ten times the median, up to the
     acquire timeout (a 503 while the pool was turning over). asyncio's Semaphore is first come,
     first served (a release hands the turn to the oldest waiter, and no newcomer passes a waiter),
-    so `connection_of` takes a turn before a connection: it then always finds one free."""
+    so `connection_of` takes a turn before a connection, and then normally finds one free. Not
+    always: whatever takes a connection without a turn (`pool.acquire()` in tools and tests, the
+    pool reconnecting a dropped connection, a release cut short by cancellation) can make a turn's
+    holder wait in asyncpg's line, within the acquire timeout as before."""
+
+    __slots__ = ("turns",)
 
     def __init__(self, dsn: str, *, max_size: int, **options: Any) -> None:
-        super().__init__(
-            dsn,
-            max_size=max_size,
-            # What asyncpg.create_pool passes besides (it cannot make a subclass): its defaults.
-            max_queries=50_000,
-            max_inactive_connection_lifetime=300.0,
-            loop=None,
-            connection_class=asyncpg.Connection,
-            record_class=asyncpg.Record,
-            **options,
-        )
-        self.turns = asyncio.Semaphore(max_size)
+        super().__init__(dsn, max_size=max_size, **(CREATE_POOL_DEFAULTS | options))
+        # Bounded: a turn given back twice would let more operations through than there are
+        # connections, so it raises instead.
+        self.turns = asyncio.BoundedSemaphore(max_size)
+
+
+# asyncpg.create_pool's defaults for what asyncpg.Pool requires (create_pool cannot make a subclass).
+CREATE_POOL_DEFAULTS: dict[str, Any] = {
+    "max_queries": 50_000,
+    "max_inactive_connection_lifetime": 300.0,
+    "loop": None,
+    "connection_class": asyncpg.Connection,
+    "record_class": asyncpg.Record,
+}
 
 
 class connection_of:
