@@ -27,13 +27,14 @@ class Pool(_AsyncpgPool):
 
     asyncpg hands a released connection to whichever task asks next, and a waiter woken for it
     that finds it taken goes back to the end of the line (asyncpg#1247). Under load, a quarter of
-    the waits were such second waits, and a few requests waited ten times the median, up to the
-    acquire timeout (a 503 while the pool was turning over). asyncio's Semaphore is first come,
-    first served (a release hands the turn to the oldest waiter, and no newcomer passes a waiter),
-    so `connection_of` takes a turn before a connection, and then normally finds one free. Not
-    always: whatever takes a connection without a turn (`pool.acquire()` in tools and tests, the
-    pool reconnecting a dropped connection, a release cut short by cancellation) can make a turn's
-    holder wait in asyncpg's line, within the acquire timeout as before."""
+    the waits were such second waits, and a few requests waited ten times the median (one unlucky
+    enough could wait out the acquire timeout: a 503 while the pool turns over). asyncio's
+    Semaphore is first come, first served (a release hands the turn to the oldest waiter, and no
+    newcomer passes a waiter), so `connection_of` takes a turn before a connection, and then
+    normally finds one free. Not always: whatever takes a connection without a turn
+    (`pool.acquire()` in tools and tests, the pool reconnecting a dropped connection, a release
+    cut short by cancellation) can make a turn's holder wait in asyncpg's line, within the
+    acquire timeout as before."""
 
     __slots__ = ("turns",)
 
