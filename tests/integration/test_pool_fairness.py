@@ -18,7 +18,7 @@ SIZE = 2
 
 async def every_turn_is_back(pool: Pool) -> bool:
     """All SIZE operations at once get a connection: no turn was kept (a kept turn would make the
-    last of them time out) and none was given back twice (BoundedSemaphore would have raised)."""
+    last of them time out). A turn given back twice raises where it happens (BoundedSemaphore)."""
 
     async def hold(entered: asyncio.Barrier) -> int:
         async with connection_of(pool, 2) as connection:
